@@ -1,0 +1,114 @@
+"""Training-time augmentation: Koch et al.'s random affine, horizontal flip, brightness and contrast.
+
+The geometry is the one of `torchvision.transforms.v2.RandomAffine` (same parameters, same matrix; a test
+checks the result against `torchvision.transforms.v2.functional.affine`), but drawn per image and applied
+to the whole batch in one `grid_sample` call. Calling the v2 transform image by image costs about 18 ms per
+64-image batch on a 2-core CPU, a quarter of a training step; the batched form costs a few milliseconds and
+runs on the GPU when the batch is there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+# Koch et al. 2015, section 4.3: rotation +-10 degrees, shear +-0.3 rad, scale 0.8-1.2, shift +-2 px of 105.
+ROTATION_DEGREES = 10.0
+SHEAR_DEGREES = math.degrees(0.3)
+SCALE_RANGE = 0.2
+TRANSLATE_FRACTION = 0.05
+BRIGHTNESS = 0.2
+CONTRAST = 0.2
+
+
+@dataclass
+class AffineParams:
+    """Per-image parameters, each (B,): degrees, pixels, scale factor, degrees, degrees, flip flag."""
+
+    angle: torch.Tensor
+    tx: torch.Tensor
+    ty: torch.Tensor
+    scale: torch.Tensor
+    shear_x: torch.Tensor
+    shear_y: torch.Tensor
+    flip: torch.Tensor
+
+
+def inverse_affine_matrix(p: AffineParams) -> torch.Tensor:
+    """(B, 2, 3) maps output pixel coordinates (origin at the image centre) to input ones, as torchvision's
+    `_get_inverse_affine_matrix` does: rotation, scale and shear about the centre, then the shift."""
+    rot, sx, sy = torch.deg2rad(p.angle), torch.deg2rad(p.shear_x), torch.deg2rad(p.shear_y)
+    a = torch.cos(rot - sy) / torch.cos(sy)
+    b = -torch.cos(rot - sy) * torch.tan(sx) / torch.cos(sy) - torch.sin(rot)
+    c = torch.sin(rot - sy) / torch.cos(sy)
+    d = -torch.sin(rot - sy) * torch.tan(sx) / torch.cos(sy) + torch.cos(rot)
+    m = torch.stack([d, -b, -c, a], dim=1).view(-1, 2, 2) / p.scale.view(-1, 1, 1)
+    shift = -(m @ torch.stack([p.tx, p.ty], dim=1).unsqueeze(-1))
+    return torch.cat([m, shift], dim=2)
+
+
+def affine_grid_theta(p: AffineParams, height: int, width: int) -> torch.Tensor:
+    """The inverse matrix in the normalised coordinates of `F.affine_grid` (align_corners=False), with the
+    horizontal flip folded in as a sign change of the output x axis."""
+    m = inverse_affine_matrix(p)
+    theta = torch.empty_like(m)
+    theta[:, 0, 0] = m[:, 0, 0]
+    theta[:, 0, 1] = m[:, 0, 1] * height / width
+    theta[:, 0, 2] = m[:, 0, 2] * 2 / width
+    theta[:, 1, 0] = m[:, 1, 0] * width / height
+    theta[:, 1, 1] = m[:, 1, 1]
+    theta[:, 1, 2] = m[:, 1, 2] * 2 / height
+    theta[:, :, 0] = torch.where(p.flip.view(-1, 1), -theta[:, :, 0], theta[:, :, 0])
+    return theta
+
+
+def apply_affine(x: torch.Tensor, p: AffineParams) -> torch.Tensor:
+    """Warp a float batch (B, C, H, W) by per-image parameters; pixels from outside are 0 (black)."""
+    theta = affine_grid_theta(p, x.shape[2], x.shape[3]).to(x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+class Augmenter:
+    """Draws per-image parameters from a seeded generator and applies them to a float batch in [0, 1]."""
+
+    def __init__(self, strength: float = 1.0, seed: int = 0):
+        self.strength = strength
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def _uniform(self, n: int, half_width: float, centre: float = 0.0) -> torch.Tensor:
+        return centre + (torch.rand(n, generator=self.generator) * 2 - 1) * half_width
+
+    def params(self, n: int, height: int, width: int) -> AffineParams:
+        s = self.strength
+        return AffineParams(
+            angle=self._uniform(n, ROTATION_DEGREES * s),
+            tx=torch.round(self._uniform(n, TRANSLATE_FRACTION * s * width)),
+            ty=torch.round(self._uniform(n, TRANSLATE_FRACTION * s * height)),
+            scale=self._uniform(n, SCALE_RANGE * s, 1.0),
+            shear_x=self._uniform(n, SHEAR_DEGREES * s),
+            shear_y=self._uniform(n, SHEAR_DEGREES * s),
+            flip=torch.rand(n, generator=self.generator) < 0.5,
+        )
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.strength == 0:
+            return x
+        n = x.shape[0]
+        p = self.params(n, x.shape[2], x.shape[3])
+        brightness = self._uniform(n, BRIGHTNESS * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
+        contrast = self._uniform(n, CONTRAST * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
+        p = AffineParams(*(t.to(x.device) for t in vars(p).values()))
+        x = apply_affine(x, p)
+        x = (x * brightness).clamp(0, 1)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        return ((x - mean) * contrast + mean).clamp(0, 1)
+
+    def state(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state)

@@ -1,0 +1,212 @@
+"""Command line: `python -m siamese train | evaluate | embed | enroll | verify | remove`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from .config import TrainConfig, field_types
+from .errors import SiameseError
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, named and described by the dataclass itself."""
+    types = field_types()
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (default: {f.default})"
+        if types[f.name] is bool:
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(flag, dest=f.name, type=types[f.name], default=None,
+                                choices=f.metadata.get("choices"), help=help_text)
+
+
+class ConsoleProgress:
+    """A live progress line on a terminal (loss, images/second, elapsed and remaining time), and one
+    summary line per epoch with the validation AUC."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.live = stream.isatty()
+
+    def __call__(self, record: dict) -> None:
+        if record["kind"] == "step" and self.live:
+            bar = "#" * int(record["fraction"] * 20)
+            self.stream.write(f"\r[{bar:<20}] {record['fraction']:4.0%}  epoch {record['epoch']}  "
+                              f"loss {record['loss']:.4f}  {record['images_per_second']:5.0f} img/s  "
+                              f"{_clock(record['elapsed'])} elapsed, {_clock(record['remaining'])} left ")
+        elif record["kind"] == "epoch":
+            self.stream.write(("\r" if self.live else "") +
+                              f"epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  "
+                              f"val AUC {record['val_auc']:.4f}  EER {record['val_eer']:.4f}  "
+                              f"{record['n_way']}-way one-shot {record['oneshot_accuracy']:.3f}  "
+                              f"[{_clock(record['elapsed'])}]" + " " * 20 + "\n")
+        elif record["kind"] == "end":
+            self.stream.write(f"{record['status']}: {record['message']} after {record['step']} steps, "
+                              f"{_clock(record['elapsed'])}\n")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    if seconds != seconds:  # NaN before the first step
+        return "--:--"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .runs import new_run_dir
+    from .train import resume, train
+
+    progress = None if args.quiet else ConsoleProgress()
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    if args.resume:
+        result = resume(args.resume, progress, args.data_dir, epochs=values.get("epochs"),
+                        max_seconds=values.get("max_seconds"))
+    else:
+        config = TrainConfig.from_dict(values)
+        out = Path(args.out) if args.out else None
+        run_dir = new_run_dir(out.parent if out else Path("runs"), out.name if out else None)
+        print(f"run folder: {run_dir}", file=sys.stderr)
+        result = train(config, run_dir, progress, args.data_dir)
+    print(json.dumps({"run": str(result.run_dir), "status": result.status, "message": result.message,
+                      "epochs": result.epochs, "steps": result.steps, "seconds": round(result.seconds, 2),
+                      **({"val_auc": result.final["val_auc"], "val_eer": result.final["val_eer"]}
+                         if result.final else {})}))
+    return 0 if result.status in ("finished", "stopped") else 3
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .trained import evaluate_run
+
+    report = evaluate_run(args.run, data_dir=args.data_dir, n_way=args.n_way, trials=args.trials,
+                          seed=args.seed, checkpoint=args.checkpoint)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from .trained import embed_run, write_projector_files
+
+    embeddings, dataset = embed_run(args.run, data=args.data, data_dir=args.data_dir, split=args.split)
+    out = Path(args.out)
+    if out.suffix == ".npz":
+        np.savez(out, embeddings=embeddings.numpy(), labels=dataset.labels.numpy(),
+                 identities=np.array(dataset.identities), paths=np.array(dataset.paths))
+    else:
+        write_projector_files(out, embeddings, dataset)
+    print(json.dumps({"out": str(out), "images": len(dataset), "identities": len(dataset.identities),
+                      "dim": int(embeddings.shape[1])}))
+    return 0
+
+
+def _open_gallery(args: argparse.Namespace):
+    from .gallery import Gallery
+    from .trained import load_trained
+
+    return Gallery(args.gallery, load_trained(args.run))
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from .data import load_image
+
+    gallery = _open_gallery(args)
+    images = []
+    for path in args.images:
+        load_image(path, 32)  # refuses unreadable or oversized files with a clear message
+        images.append(Image.open(path).convert("RGB"))
+    count = gallery.enroll(args.name, images)
+    print(json.dumps({"enrolled": args.name, "images": count, "identities": len(gallery.identities())}))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    gallery = _open_gallery(args)
+    gallery.remove(args.name)
+    print(json.dumps({"removed": args.name, "identities": len(gallery.identities())}))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .data import load_image
+
+    gallery = _open_gallery(args)
+    config = gallery.model.config
+    image = load_image(args.image, config.input_size, config.colour)[None]
+    if args.claim:
+        result = gallery.verify(image, args.claim)
+        print(json.dumps(asdict(result), indent=2))
+        return 0 if result.accepted else 1
+    print(json.dumps(asdict(gallery.identify(image)), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m siamese", description="Siamese networks for face verification.")
+    parser.add_argument("--data-dir", default="data", help="where built-in datasets are cached and "
+                        "named datasets are found (default: data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model into a run folder")
+    _add_config_options(p)
+    p.add_argument("--out", help="run folder to create (default: runs/<date-time>)")
+    p.add_argument("--resume", metavar="RUN", help="carry on training this run folder from its checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="print a run's verification figures on its validation identities as JSON")
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument("--checkpoint", help="a snapshot to evaluate instead of the final checkpoint")
+    p.add_argument("--n-way", type=int, default=10, help="N of the N-way one-shot task (default: 10)")
+    p.add_argument("--trials", type=int, default=2000, help="one-shot trials (default: 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed for impostor pairs and one-shot trials")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("embed", help="write embeddings of a dataset: a .npz, or a folder with TensorBoard "
+                       "projector files (vectors.tsv, metadata.tsv)")
+    p.add_argument("--run", required=True, help="run folder")
+    p.add_argument("--data", help="dataset to embed (default: the run's)")
+    p.add_argument("--split", choices=("validation", "train", "all"), default="validation",
+                   help="which identities of the run's dataset (default: validation)")
+    p.add_argument("--out", required=True, help="FILE.npz, or a folder for the projector files")
+    p.set_defaults(func=cmd_embed)
+
+    for name, func, text in (("enroll", cmd_enroll, "add a person to a gallery from face images"),
+                             ("remove", cmd_remove, "delete a person and their images from a gallery")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--run", required=True, help="run folder of the model to embed with")
+        p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
+        p.add_argument("--name", required=True, help="the person's name")
+        if name == "enroll":
+            p.add_argument("images", nargs="+", help="face images of the person")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("verify", help="1:1 with --claim NAME (exit 0 accepted, 1 rejected), else 1:N identify")
+    p.add_argument("--run", required=True, help="run folder of the model")
+    p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
+    p.add_argument("--claim", help="the identity the person claims to be")
+    p.add_argument("image", help="a face image")
+    p.set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SiameseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,29 @@
+"""The project's own error types: each message says what went wrong and what to do about it."""
+
+
+class SiameseError(Exception):
+    """Base class: every error this library raises on purpose is one of these."""
+
+
+class ConfigError(SiameseError, ValueError):
+    """A configuration value is invalid; the message names the field."""
+
+
+class DatasetError(SiameseError):
+    """A dataset cannot be used as given (missing, too small, unreadable)."""
+
+
+class ImageError(DatasetError):
+    """One image cannot be decoded, or should not be (corrupt, truncated, too large)."""
+
+
+class ModelError(SiameseError):
+    """A model cannot be built or loaded."""
+
+
+class GalleryError(SiameseError):
+    """The gallery of enrolled identities cannot do what was asked."""
+
+
+class RunError(SiameseError):
+    """A run folder is missing, incomplete or cannot be written."""

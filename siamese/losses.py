@@ -1,0 +1,147 @@
+"""Training losses over a batch of embeddings and identity labels.
+
+Label convention, the one used everywhere in this project: ``same = 1`` marks a genuine pair (two images
+of the same identity), ``same = 0`` an impostor pair. Distances grow with dissimilarity.
+
+Every loss is an `nn.Module` called as ``loss(embeddings (B, D), labels (B,)) -> scalar`` and forms its
+pairs or triplets inside the batch (see `sampling.py`); the per-pair formulas are plain functions so
+that tests can check them against explicit loops.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import TrainConfig
+from .distances import get_distance
+from .errors import ConfigError
+from .sampling import all_pairs, pair_masks
+
+
+def contrastive(distance: torch.Tensor, same: torch.Tensor, margin: float) -> torch.Tensor:
+    """Hadsell, Chopra and LeCun 2006, per pair: d^2 / 2 for genuine pairs, max(0, margin - d)^2 / 2 for
+    impostors. distance, same: (N,); returns (N,)."""
+    return 0.5 * (same * distance.pow(2) + (1 - same) * F.relu(margin - distance).pow(2))
+
+
+class ContrastiveLoss(nn.Module):
+    """Contrastive loss over every pair of the batch. Genuine and impostor pairs are averaged separately
+    and added, because a P x K batch holds about P times more impostor pairs than genuine ones."""
+
+    def __init__(self, margin: float, distance: str = "euclidean"):
+        super().__init__()
+        self.margin = margin
+        self.pairwise = get_distance(distance)[1]
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        i, j, same = all_pairs(labels)
+        d = self.pairwise(embeddings, embeddings)[i, j]
+        per_pair = contrastive(d, same, self.margin)
+        genuine, impostor = same.bool(), ~same.bool()
+        return per_pair[genuine].mean() + per_pair[impostor].mean()
+
+
+def batch_all_triplet(dist: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """Mean of max(0, d(a,p) - d(a,n) + margin) over the triplets where it is positive (Hermans et al. 2017),
+    over every valid triplet of the batch. dist: (B, B) distances; labels: (B,)."""
+    genuine, impostor = pair_masks(labels)
+    losses = F.relu(dist[:, :, None] - dist[:, None, :] + margin)
+    losses = losses * (genuine[:, :, None] & impostor[:, None, :])
+    active = (losses > 1e-16).sum()
+    return losses.sum() / active.clamp_min(1)
+
+
+def batch_hard_triplet(dist: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """For each anchor, its farthest positive and nearest negative (Hermans et al. 2017); mean over anchors."""
+    genuine, impostor = pair_masks(labels)
+    hardest_pos = torch.where(genuine, dist, torch.zeros_like(dist)).max(dim=1).values
+    hardest_neg = torch.where(impostor, dist, torch.full_like(dist, float("inf"))).min(dim=1).values
+    has_both = genuine.any(1) & impostor.any(1)
+    return F.relu(hardest_pos - hardest_neg + margin)[has_both].mean()
+
+
+def semi_hard_triplet(dist: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """FaceNet (Schroff et al. 2015): for each (anchor, positive), the nearest negative farther than the
+    positive; when none is, the farthest negative. Mean of max(0, d(a,p) - d(a,n) + margin) over pairs."""
+    genuine, impostor = pair_masks(labels)
+    inf = torch.full_like(dist, float("inf"))
+    d_an = torch.where(impostor, dist, inf)[:, None, :]            # (B, 1, B): anchor to each negative
+    d_ap = dist[:, :, None]                                        # (B, B, 1): anchor to each positive
+    farther = torch.where(d_an > d_ap, d_an, inf).min(dim=2).values
+    farthest = torch.where(impostor, dist, -inf).max(dim=1).values[:, None].expand_as(farther)
+    chosen = torch.where(torch.isfinite(farther), farther, farthest)
+    return F.relu(dist - chosen + margin)[genuine].mean()
+
+
+MINERS = {"batch_all": batch_all_triplet, "batch_hard": batch_hard_triplet, "semi_hard": semi_hard_triplet}
+
+
+class TripletLoss(nn.Module):
+    """Triplet loss with online mining inside the batch: batch_all, batch_hard or semi_hard."""
+
+    def __init__(self, margin: float, mining: str = "batch_hard", distance: str = "euclidean"):
+        super().__init__()
+        if mining not in MINERS:
+            raise ConfigError(f"mining: unknown {mining!r}; known: {', '.join(MINERS)}")
+        self.margin = margin
+        self.mine = MINERS[mining]
+        self.pairwise = get_distance(distance)[1]
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.mine(self.pairwise(embeddings, embeddings), labels, self.margin)
+
+
+class WeightedL1Head(nn.Module):
+    """Koch et al.'s similarity head: p(same) = sigmoid(w . |e1 - e2| + b), one weight per component."""
+
+    def __init__(self, embedding_dim: int):
+        super().__init__()
+        self.linear = nn.Linear(embedding_dim, 1)
+
+    def logits(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """a, b: (N, D) -> (N,) logits of p(same)."""
+        return self.linear((a - b).abs()).squeeze(1)
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """1 - p(same), in [0, 1]: the learned dissimilarity used for evaluation and verification."""
+        return 1 - torch.sigmoid(self.logits(a, b))
+
+
+class BCELoss(nn.Module):
+    """Binary cross-entropy of the weighted-L1 head over every pair of the batch, target `same`, with
+    genuine pairs weighted up so both classes count equally."""
+
+    def __init__(self, embedding_dim: int):
+        super().__init__()
+        self.head = WeightedL1Head(embedding_dim)
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        i, j, same = all_pairs(labels)
+        logits = self.head.logits(embeddings[i], embeddings[j])
+        n_genuine = same.sum().clamp_min(1)
+        pos_weight = (len(same) - n_genuine) / n_genuine
+        return F.binary_cross_entropy_with_logits(logits, same, pos_weight=pos_weight)
+
+
+LOSSES = {
+    "contrastive": lambda c: ContrastiveLoss(c.margin, c.distance),
+    "triplet": lambda c: TripletLoss(c.margin, c.mining, c.distance),
+    "bce": lambda c: BCELoss(c.embedding_dim),
+}
+
+
+def build_loss(config: TrainConfig) -> nn.Module:
+    """The loss a configuration names. Its parameters (the BCE head) are saved with the model."""
+    if config.loss not in LOSSES:
+        raise ConfigError(f"loss: unknown {config.loss!r}; known: {', '.join(LOSSES)}")
+    return LOSSES[config.loss](config)
+
+
+def pair_distance_fn(config: TrainConfig, loss: nn.Module):
+    """The paired distance (N, D) x (N, D) -> (N,) that scores a trained run: the configured distance,
+    or for BCE the learned head's 1 - p(same)."""
+    if isinstance(loss, BCELoss):
+        return loss.head.distance
+    return get_distance(config.distance)[0]

@@ -1,0 +1,152 @@
+"""Embedding networks, by name. Each maps images (B, C, H, W) float to embeddings (B, D), nothing else.
+
+The Siamese twin is one of these modules called on both inputs, so the weights are shared by construction.
+Distances, heads and decisions live outside the model (`distances.py`, `losses.py`, `gallery.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import TrainConfig
+from .errors import ModelError
+
+
+def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                         nn.ReLU(inplace=True))
+
+
+def compact(in_channels: int, embedding_dim: int, input_size: int) -> nn.Module:
+    """A small CNN for the CPU: four 3x3 conv blocks with batch norm, three max-pools, global average
+    pooling and a linear projection; 0.42 M parameters at 128-d. Works at any input size >= 16."""
+    widths = (32, 64, 128, 256)
+    return nn.Sequential(
+        _conv_block(in_channels, widths[0]), nn.MaxPool2d(2),
+        _conv_block(widths[0], widths[1]), nn.MaxPool2d(2),
+        _conv_block(widths[1], widths[2]), nn.MaxPool2d(2),
+        _conv_block(widths[2], widths[3]),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[3], embedding_dim),
+    )
+
+
+def _flat_size(features: nn.Module, in_channels: int, input_size: int) -> int:
+    with torch.no_grad():
+        return features(torch.zeros(1, in_channels, input_size, input_size)).numel()
+
+
+def koch(in_channels: int, embedding_dim: int, input_size: int) -> nn.Module:
+    """Koch, Zemel and Salakhutdinov 2015, figure 4: conv 64@10x10, max-pool, 128@7x7, max-pool, 128@4x4,
+    max-pool, 256@4x4, then a fully connected layer with a sigmoid (4096 units in the paper; 105x105 input)."""
+    if input_size < 88:
+        raise ModelError(f"model koch needs input_size of at least 88 pixels (the paper uses 105), "
+                         f"not {input_size}")
+    features = nn.Sequential(
+        nn.Conv2d(in_channels, 64, 10), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 7), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.Conv2d(128, 128, 4), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        nn.Conv2d(128, 256, 4), nn.ReLU(inplace=True), nn.Flatten(),
+    )
+    flat = _flat_size(features, in_channels, input_size)
+    return nn.Sequential(features, nn.Linear(flat, embedding_dim), nn.Sigmoid())
+
+
+def tutorial(in_channels: int, embedding_dim: int, input_size: int) -> nn.Module:
+    """The network of the classic PyTorch Siamese tutorial, as people copy it: three 3x3 conv layers of
+    4, 8 and 8 channels with reflection padding and batch norm, then fully connected 500-500-D
+    (D = 5 in the tutorial; 100x100 grey input)."""
+    def layer(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.ReflectionPad2d(1), nn.Conv2d(c_in, c_out, 3), nn.ReLU(inplace=True), nn.BatchNorm2d(c_out)]
+
+    return nn.Sequential(
+        *layer(in_channels, 4), *layer(4, 8), *layer(8, 8), nn.Flatten(),
+        nn.Linear(8 * input_size * input_size, 500), nn.ReLU(inplace=True),
+        nn.Linear(500, 500), nn.ReLU(inplace=True), nn.Linear(500, embedding_dim),
+    )
+
+
+RESNET18_WEIGHTS_FILE = "resnet18-f37072fd.pth"
+
+
+def resnet18(in_channels: int, embedding_dim: int, input_size: int, pretrained: bool = False) -> nn.Module:
+    """torchvision's ResNet-18 with its first convolution adapted to `in_channels` and its classifier
+    replaced by a projection to `embedding_dim`. ImageNet weights are used only from the local torch cache."""
+    from torchvision.models import resnet18 as tv_resnet18
+
+    net = tv_resnet18(weights=None)
+    if pretrained:
+        net.load_state_dict(_cached_resnet18_weights())
+    if in_channels != 3:
+        old = net.conv1
+        net.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+        if pretrained:
+            with torch.no_grad():
+                # Grey input: the sum of the RGB filters responds to a grey image as they did to colour.
+                net.conv1.weight.copy_(old.weight.sum(dim=1, keepdim=True))
+    net.fc = nn.Linear(net.fc.in_features, embedding_dim)
+    return net
+
+
+def _cached_resnet18_weights() -> dict:
+    path = Path(torch.hub.get_dir()) / "checkpoints" / RESNET18_WEIGHTS_FILE
+    if not path.is_file():
+        raise ModelError(
+            f"pretrained resnet18 weights are not in the local torch cache ({path}). This tool never downloads "
+            "them during training: on a machine with internet run `python -c \"import torchvision; "
+            "torchvision.models.resnet18(weights='IMAGENET1K_V1')\"` once, or set pretrained to false."
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+ModelBuilder = Callable[[int, int, int], nn.Module]
+
+MODELS: dict[str, ModelBuilder] = {
+    "compact": compact,
+    "koch": koch,
+    "resnet18": resnet18,
+    "tutorial": tutorial,
+}
+
+
+class Embedder(nn.Module):
+    """A backbone from MODELS, with optional L2 normalisation of its output: forward(x) -> (B, D)."""
+
+    def __init__(self, backbone: nn.Module, normalize: bool):
+        super().__init__()
+        self.backbone = backbone
+        self.normalize = normalize
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.backbone(x)
+        return F.normalize(e, dim=1) if self.normalize else e
+
+
+def build_model(config: TrainConfig) -> Embedder:
+    """The embedding network a configuration describes, with freshly initialised (or cached pretrained) weights."""
+    if config.model not in MODELS:
+        raise ModelError(f"unknown model {config.model!r}; known: {', '.join(MODELS)}")
+    if config.model == "resnet18":
+        backbone = resnet18(config.in_channels, config.embedding_dim, config.input_size, config.pretrained)
+    else:
+        backbone = MODELS[config.model](config.in_channels, config.embedding_dim, config.input_size)
+    return Embedder(backbone, config.normalize)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto': CUDA when there is a GPU, then Apple's MPS, then the CPU. A named device must exist."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise ModelError(f"device: {name} was asked for but is not available here; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def to_input(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 images (B, C, H, W) in 0..255 to the float input the networks expect: [-1, 1]."""
+    return images.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)

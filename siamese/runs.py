@@ -1,0 +1,207 @@
+"""A run is a folder: `config.json`, `split.json`, `metrics.jsonl`, `status.json`, `checkpoint.pt`,
+`threshold.json`, and `snapshots/epoch-NNNN.pt`. This module reads and writes them safely.
+
+Files other processes read while training goes on (status, checkpoint, threshold) are written to a
+temporary file and renamed, so a reader, or a crash, never sees half a file. `metrics.jsonl` is only
+appended to; a reader skips a line that is still being written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TrainConfig
+from .errors import RunError
+
+RUNS_DIR = Path("runs")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+FINAL_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path: return self.root / "config.json"
+    @property
+    def split(self) -> Path: return self.root / "split.json"
+    @property
+    def metrics(self) -> Path: return self.root / "metrics.jsonl"
+    @property
+    def status(self) -> Path: return self.root / "status.json"
+    @property
+    def checkpoint(self) -> Path: return self.root / "checkpoint.pt"
+    @property
+    def threshold(self) -> Path: return self.root / "threshold.json"
+    @property
+    def stop(self) -> Path: return self.root / "STOP"
+    @property
+    def snapshots(self) -> Path: return self.root / "snapshots"
+    @property
+    def log(self) -> Path: return self.root / "train.log"
+
+
+def _atomic_write(path: Path, write) -> None:
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}. Check that the folder is writable "
+                       "and the disk is not full.") from None
+
+
+def write_json(path: Path, value: Any) -> None:
+    _atomic_write(path, lambda h: h.write((json.dumps(value, indent=2) + "\n").encode()))
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
+
+
+def save_torch(path: Path, value: dict) -> None:
+    _atomic_write(path, lambda h: torch.save(value, h))
+
+
+def load_torch(path: Path) -> dict:
+    """Load a checkpoint with `weights_only=True`: tensors and plain values only, never code."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing: the run has not saved a checkpoint yet") from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt or unsafe files
+        raise RunError(f"{path} is not a checkpoint this tool can load safely ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+def append_metrics(path: Path, record: dict) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def read_metrics(path: Path, kind: str | None = None) -> list[dict]:
+    """Records of `metrics.jsonl`, optionally only those of one kind ('step', 'epoch', 'end').
+    A last line without its newline is being written (or was cut by a crash) and is skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in text.split("\n")[:-1]:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if kind is None or record.get("kind") == kind:
+            records.append(record)
+    return records
+
+
+def new_run_dir(runs_dir: Path = RUNS_DIR, name: str | None = None) -> Path:
+    """Create a fresh run folder. Without a name, one from the time; never reuses an existing folder,
+    so two trainings started at once get two folders."""
+    runs_dir = Path(runs_dir)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create {runs_dir}: {exc.strerror or exc}") from None
+    base = name or time.strftime("%Y%m%d-%H%M%S")
+    if not RUN_ID.match(base):
+        raise RunError(f"run name {base!r}: use letters, digits, '.', '_' and '-' (at most 100)")
+    for attempt in range(1000):
+        candidate = runs_dir / (base if attempt == 0 else f"{base}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            if name:
+                raise RunError(f"{candidate} already exists; pick another name or resume it") from None
+        except OSError as exc:
+            raise RunError(f"cannot create {candidate}: {exc.strerror or exc}") from None
+    raise RunError(f"could not find a free run folder name under {runs_dir}")
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_status(run_dir: Path) -> dict:
+    """The run's status record; a 'running' run whose process is gone is reported as 'interrupted'."""
+    path = RunPaths(Path(run_dir)).status
+    if not path.exists():
+        return {"status": "new"}
+    try:
+        status = read_json(path)
+    except RunError as exc:
+        return {"status": "unknown", "message": str(exc)}
+    if status.get("status") == "running" and not pid_alive(status.get("pid")):
+        status = {**status, "status": "interrupted",
+                  "message": "the training process ended without finishing; resume it to go on"}
+    return status
+
+
+def request_stop(run_dir: Path) -> None:
+    """Ask a training process to stop after its current step (it saves a checkpoint first)."""
+    RunPaths(Path(run_dir)).stop.touch()
+
+
+def read_threshold(run_dir: Path) -> float | None:
+    path = RunPaths(Path(run_dir)).threshold
+    return float(read_json(path)["threshold"]) if path.exists() else None
+
+
+def save_threshold(run_dir: Path, threshold: float, source: str) -> None:
+    """Store the decision threshold (a distance) that verification uses with this run."""
+    write_json(RunPaths(Path(run_dir)).threshold, {"threshold": float(threshold), "source": source,
+                                                   "saved": time.time()})
+
+
+def list_runs(runs_dir: Path = RUNS_DIR) -> list[Path]:
+    """Run folders (those with a config.json), newest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    runs = [p for p in runs_dir.iterdir() if (p / "config.json").is_file()]
+    return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def run_config(run_dir: Path) -> TrainConfig:
+    path = RunPaths(Path(run_dir)).config
+    if not path.is_file():
+        raise RunError(f"{run_dir} is not a run folder (no config.json); train one with "
+                       "`python -m siamese train --out runs/NAME`")
+    return TrainConfig.load(path)

@@ -1,0 +1,73 @@
+"""Identity-balanced batches, and the genuine / impostor pairs and triplets formed inside a batch.
+
+A batch holds P identities x K images of each, distinct images only: positions in a batch are never the
+same image, so a pair of positions is never an image paired with itself. Every loop here is bounded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .errors import DatasetError
+
+
+class PKSampler:
+    """Yields batches of dataset indices: P identities, up to K distinct images of each.
+
+    Identities with fewer than K images contribute all they have; if fewer than P identities exist, all
+    of them are used. One epoch is ceil(N / (P*K)) batches, so it sees about as many images as the
+    dataset holds.
+    """
+
+    def __init__(self, labels: torch.Tensor, p: int, k: int, seed: int = 0):
+        labels = np.asarray(labels)
+        self.by_identity = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        self.by_identity = [ix for ix in self.by_identity if len(ix) >= 2]
+        if len(self.by_identity) < 2:
+            raise DatasetError("P x K sampling needs at least 2 identities with 2 or more images each")
+        self.p = min(p, len(self.by_identity))
+        self.k = k
+        self.rng = np.random.default_rng(seed)
+        self.batches_per_epoch = max(1, math.ceil(len(labels) / (self.p * self.k)))
+
+    def batch(self) -> np.ndarray:
+        """One batch of indices into the dataset, grouped by identity."""
+        chosen = self.rng.choice(len(self.by_identity), size=self.p, replace=False)
+        parts = []
+        for c in chosen:
+            pool = self.by_identity[c]
+            parts.append(self.rng.choice(pool, size=min(self.k, len(pool)), replace=False))
+        return np.concatenate(parts)
+
+    def epoch(self):
+        for _ in range(self.batches_per_epoch):
+            yield self.batch()
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+def pair_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boolean (B, B) masks over batch positions: genuine (same identity, i != j) and impostor."""
+    same = labels[:, None] == labels[None, :]
+    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    return same & ~eye, ~same
+
+
+def all_pairs(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every unordered pair i < j of a batch: (i, j, same) with same = 1 for a genuine pair."""
+    i, j = torch.triu_indices(len(labels), len(labels), offset=1, device=labels.device)
+    return i, j, (labels[i] == labels[j]).float()
+
+
+def all_triplets(labels: torch.Tensor) -> torch.Tensor:
+    """Every valid (anchor, positive, negative) of a batch as a (T, 3) index tensor."""
+    genuine, impostor = pair_masks(labels)
+    valid = genuine[:, :, None] & impostor[:, None, :]
+    return valid.nonzero()

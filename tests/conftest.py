@@ -1,0 +1,77 @@
+"""Shared fixtures: synthetic identity folders made in tmp_path, and a guard that keeps a test offline."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+EXTENSIONS = {"png": ".png", "pgm": ".pgm", "jpeg": ".jpg", "bmp": ".bmp"}
+GOLDEN = 0.6180339887
+
+
+def identity_image(identity: int, index: int, size: int = 32, mode: str = "L", seed: int = 0) -> Image.Image:
+    """Picture `index` of synthetic person `identity`, size x size pixels, mode 'L' or 'RGB'.
+
+    A person is stripes of a fixed angle and frequency plus a bright blob at a fixed place (and a tint in
+    RGB); each picture shifts the stripes and the blob a little and adds noise, so a small network can
+    learn who is who while no two pictures are equal.
+    """
+    rng = np.random.default_rng([seed, identity, index])
+    y, x = np.mgrid[0:size, 0:size] / size
+    angle = identity * 2.39996  # the golden angle keeps the stripes of successive people far apart
+    freq = 3 + identity % 4
+    phase = rng.uniform(-0.5, 0.5)
+    stripes = 0.5 + 0.5 * np.sin(2 * np.pi * freq * (x * np.cos(angle) + y * np.sin(angle)) + phase)
+    cx = 0.25 + 0.5 * ((identity * GOLDEN) % 1) + rng.uniform(-0.04, 0.04)
+    cy = 0.25 + 0.5 * ((identity * GOLDEN ** 2) % 1) + rng.uniform(-0.04, 0.04)
+    blob = np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 0.01)
+    grey = np.clip(0.45 * stripes + 0.55 * blob + rng.normal(0, 0.04, (size, size)), 0, 1)
+    if mode == "L":
+        return Image.fromarray((grey * 255).astype(np.uint8), mode="L")
+    tint = 0.5 + 0.5 * ((identity * np.array([0.31, 0.53, 0.71]) + 0.2) % 1)
+    return Image.fromarray((grey[:, :, None] * tint * 255).astype(np.uint8), mode="RGB")
+
+
+@pytest.fixture
+def make_identity_folders(tmp_path):
+    """Factory: `make_identity_folders(root=None, n_identities=4, n_images=3, size=32, fmt="png", mode="L",
+    names=None, seed=0) -> root`, writing `root/<identity>/<nnn>.<ext>`.
+
+    `n_images` is one count for all or a list per identity; `fmt` is 'png', 'pgm', 'jpeg', 'bmp' or a list
+    cycled over the images of each identity; `names` replaces the default `person_00`, `person_01`, ...
+    `root` defaults to `tmp_path / "faces"`.
+    """
+
+    def make(root: str | Path | None = None, n_identities: int = 4, n_images: int | list[int] = 3,
+             size: int = 32, fmt: str | list[str] = "png", mode: str = "L", names: list[str] | None = None,
+             seed: int = 0) -> Path:
+        root = Path(root) if root is not None else tmp_path / "faces"
+        names = list(names) if names is not None else [f"person_{i:02d}" for i in range(n_identities)]
+        counts = list(n_images) if isinstance(n_images, (list, tuple)) else [n_images] * len(names)
+        formats = [fmt] if isinstance(fmt, str) else list(fmt)
+        for identity, (name, count) in enumerate(zip(names, counts)):
+            folder = root / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                kind = formats[index % len(formats)]
+                image = identity_image(identity, index, size, mode, seed)
+                # PGM holds grey only.
+                (image.convert("L") if kind == "pgm" else image).save(folder / f"{index:03d}{EXTENSIONS[kind]}")
+        return root
+
+    return make
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test loudly instead of reaching the internet."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a test tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

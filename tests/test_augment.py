@@ -1,0 +1,103 @@
+"""siamese/augment.py: the batched affine matches torchvision's, and the Augmenter's contract."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision.transforms.v2.functional as TF
+
+from siamese.augment import (ROTATION_DEGREES, SCALE_RANGE, TRANSLATE_FRACTION, AffineParams, Augmenter,
+                             apply_affine)
+
+# (angle degrees, tx px, ty px, scale, shear_x degrees, shear_y degrees)
+PARAMETER_SETS = [
+    (0.0, 0.0, 0.0, 1.0, 0.0, 0.0),
+    (15.0, 3.0, -2.0, 1.1, 5.0, -7.0),
+    (-10.0, 0.0, 0.0, 0.8, 17.0, 0.0),
+    (30.0, -4.0, 5.0, 1.2, 0.0, 10.0),
+    (0.0, 2.0, 1.0, 1.0, 0.0, 0.0),
+]
+SHAPES = [(32, 32), (24, 40), (40, 24)]
+
+
+def params(angle, tx, ty, scale, shear_x, shear_y, flip=False) -> AffineParams:
+    values = (angle, tx, ty, scale, shear_x, shear_y)
+    return AffineParams(*(torch.tensor([float(v)]) for v in values), flip=torch.tensor([flip]))
+
+
+def image(height: int, width: int, channels: int = 2, seed: int = 0) -> torch.Tensor:
+    return torch.rand(1, channels, height, width, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("values", PARAMETER_SETS)
+def test_apply_affine_matches_torchvision(values, shape):
+    x = image(*shape)
+    angle, tx, ty, scale, shear_x, shear_y = values
+    expected = TF.affine(x, angle=angle, translate=[tx, ty], scale=scale, shear=[shear_x, shear_y],
+                         interpolation=TF.InterpolationMode.BILINEAR)
+    assert (apply_affine(x, params(*values)) - expected).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_flip_is_horizontal_flip_of_the_affine_result(shape):
+    x = image(*shape)
+    values = PARAMETER_SETS[1]
+    flipped = apply_affine(x, params(*values, flip=True))
+    assert (flipped - TF.horizontal_flip(apply_affine(x, params(*values)))).abs().max() < 1e-5
+
+
+def test_apply_affine_warps_each_image_by_its_own_parameters():
+    x = torch.cat([image(24, 40, seed=1), image(24, 40, seed=2)])
+    both = AffineParams(*(torch.tensor([a, b], dtype=torch.float32) for a, b in
+                          zip(PARAMETER_SETS[1], PARAMETER_SETS[3])), flip=torch.tensor([False, True]))
+    out = apply_affine(x, both)
+    torch.testing.assert_close(out[:1], apply_affine(x[:1], params(*PARAMETER_SETS[1])))
+    torch.testing.assert_close(out[1:], apply_affine(x[1:], params(*PARAMETER_SETS[3], flip=True)))
+
+
+def test_strength_zero_is_identity():
+    x = torch.rand(4, 1, 16, 16)
+    assert torch.equal(Augmenter(strength=0.0)(x), x)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_output_keeps_shape_dtype_and_range(dtype):
+    x = torch.rand(6, 3, 20, 28, dtype=dtype)
+    out = Augmenter(strength=2.0, seed=1)(x)
+    assert out.shape == x.shape and out.dtype == dtype
+    assert out.min() >= 0 and out.max() <= 1
+    assert not torch.equal(out, x)
+
+
+def test_seeded_reproducibility():
+    x = torch.rand(5, 1, 16, 16)
+    assert torch.equal(Augmenter(seed=3)(x), Augmenter(seed=3)(x))
+    assert not torch.equal(Augmenter(seed=3)(x), Augmenter(seed=4)(x))
+
+
+def test_resuming_from_a_saved_state_repeats_the_draws():
+    x = torch.rand(5, 1, 16, 16)
+    augmenter = Augmenter(seed=3)
+    state = augmenter.state()
+    first = augmenter(x)
+    augmenter.set_state(state)
+    assert torch.equal(augmenter(x), first)
+
+
+def test_each_image_of_a_batch_gets_its_own_parameters():
+    x = image(20, 20, channels=1).expand(8, -1, -1, -1).contiguous()
+    out = Augmenter(seed=0)(x)
+    for i in range(8):
+        for j in range(i + 1, 8):
+            assert (out[i] - out[j]).abs().max() > 1e-3
+
+
+def test_parameters_stay_within_koch_ranges_scaled_by_strength():
+    strength, width, height = 0.5, 40, 20
+    p = Augmenter(strength=strength, seed=0).params(2000, height, width)
+    assert p.angle.abs().max() <= ROTATION_DEGREES * strength
+    assert (p.scale - 1).abs().max() <= SCALE_RANGE * strength + 1e-6
+    assert torch.equal(p.tx, p.tx.round()) and p.tx.abs().max() <= round(TRANSLATE_FRACTION * strength * width)
+    assert 0.4 < p.flip.float().mean() < 0.6
+    assert p.angle.std() > 0.5 * ROTATION_DEGREES * strength / 3 ** 0.5

@@ -1,0 +1,82 @@
+"""siamese/models.py: every registered network under one test, cached-only pretrained weights, devices."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from siamese.config import TrainConfig
+from siamese.distances import euclidean_paired
+from siamese.errors import ModelError
+from siamese.models import MODELS, build_model, pick_device, to_input
+
+INPUT_SIZE = {"koch": 105}  # koch's four valid convolutions need at least 88 pixels; the rest take 64
+
+
+@pytest.mark.parametrize("colour", ["grey", "rgb"])
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_embeds_a_twin_pair(name, colour):
+    torch.manual_seed(0)
+    size = INPUT_SIZE.get(name, 64)
+    config = TrainConfig(model=name, input_size=size, embedding_dim=24, colour=colour)
+    model = build_model(config).eval()
+    a, b = torch.rand(2, 1, config.in_channels, size, size) * 2 - 1
+    with torch.no_grad():
+        ab, ba = model(torch.cat([a, b])), model(torch.cat([b, a]))
+    assert ab.shape == (2, 24) and not ab.isnan().any()
+    torch.testing.assert_close(ab.norm(dim=1), torch.ones(2))
+    # One module called on both inputs: the distance of (a, b) is that of (b, a).
+    torch.testing.assert_close(euclidean_paired(ab[:1], ab[1:]), euclidean_paired(ba[1:], ba[:1]),
+                               rtol=1e-4, atol=1e-5)
+    assert (ab[0] - ab[1]).abs().max() > 0
+
+
+def test_normalize_false_leaves_the_length_free():
+    torch.manual_seed(0)
+    model = build_model(TrainConfig(model="compact", normalize=False, embedding_dim=24)).eval()
+    with torch.no_grad():
+        norms = model(torch.rand(2, 1, 64, 64) * 2 - 1).norm(dim=1)
+    assert not torch.allclose(norms, torch.ones(2), atol=1e-3)
+
+
+def test_compact_is_under_a_million_parameters():
+    model = build_model(TrainConfig(model="compact"))
+    assert sum(p.numel() for p in model.parameters()) < 1_000_000
+
+
+def test_koch_refuses_small_inputs():
+    with pytest.raises(ModelError, match="at least 88"):
+        build_model(TrainConfig(model="koch", input_size=64))
+
+
+def test_pretrained_resnet18_without_cached_weights_says_so(tmp_path, monkeypatch, no_network):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(ModelError, match="local torch cache") as info:
+        build_model(TrainConfig(model="resnet18", pretrained=True))
+    assert str(tmp_path) in str(info.value)
+
+
+def test_unknown_model_lists_the_known():
+    config = TrainConfig()
+    config.model = "vgg16"
+    with pytest.raises(ModelError) as info:
+        build_model(config)
+    assert all(name in str(info.value) for name in MODELS)
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(),
+                    reason="an accelerator is present")
+def test_auto_device_is_the_cpu_here():
+    assert pick_device("auto") == torch.device("cpu")
+    assert pick_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")
+def test_asking_for_missing_cuda_raises_model_error():
+    with pytest.raises(ModelError, match="cuda"):
+        pick_device("cuda")
+
+
+def test_to_input_maps_uint8_to_minus_one_one():
+    images = torch.tensor([0, 255, 51], dtype=torch.uint8).view(1, 1, 1, 3)
+    assert to_input(images).flatten().tolist() == pytest.approx([-1.0, 1.0, -0.6])
