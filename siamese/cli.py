@@ -45,7 +45,7 @@ class ConsoleProgress:
                               f"{_clock(record['elapsed'])} elapsed, {_clock(record['remaining'])} left ")
         elif record["kind"] == "epoch":
             self.stream.write(("\r" if self.live else "") +
-                              f"epoch {record['epoch']:3d}  loss {record['train_loss']:.4f}  "
+                              f"epoch {record['epoch']:3d}  loss {_number(record['train_loss'])}  "
                               f"val AUC {record['val_auc']:.4f}  EER {record['val_eer']:.4f}  "
                               f"{record['n_way']}-way one-shot {record['oneshot_accuracy']:.3f}  "
                               f"[{_clock(record['elapsed'])}]" + " " * 20 + "\n")
@@ -53,6 +53,10 @@ class ConsoleProgress:
             self.stream.write(f"{record['status']}: {record['message']} after {record['step']} steps, "
                               f"{_clock(record['elapsed'])}\n")
         self.stream.flush()
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
 
 
 def _clock(seconds: float) -> str:
@@ -76,7 +80,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else None
         run_dir = new_run_dir(out.parent if out else Path("runs"), out.name if out else None)
         print(f"run folder: {run_dir}", file=sys.stderr)
-        result = train(config, run_dir, progress, args.data_dir)
+        try:
+            result = train(config, run_dir, progress, args.data_dir)
+        except SiameseError:
+            if not any(run_dir.iterdir()):
+                run_dir.rmdir()  # the data could not be loaded: leave no empty run behind
+            raise
     print(json.dumps({"run": str(result.run_dir), "status": result.status, "message": result.message,
                       "epochs": result.epochs, "steps": result.steps, "seconds": round(result.seconds, 2),
                       **({"val_auc": result.final["val_auc"], "val_eer": result.final["val_eer"]}

@@ -25,6 +25,7 @@ from .trained import TrainedModel
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 64
+MAX_NAME_BYTES = 255
 STORED_IMAGE_SIZE = 256  # pixels, longest side: enough to re-embed at any input size the models use
 
 
@@ -33,8 +34,9 @@ def check_identity_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise GalleryError("the identity name is empty; type a name")
     name = unicodedata.normalize("NFC", name.strip())
-    if len(name) > MAX_NAME_LENGTH:
-        raise GalleryError(f"the identity name is {len(name)} characters long; at most {MAX_NAME_LENGTH}")
+    if len(name) > MAX_NAME_LENGTH or len(name.encode()) > MAX_NAME_BYTES:
+        raise GalleryError(f"the identity name is {len(name)} characters long; at most {MAX_NAME_LENGTH} "
+                           f"(and {MAX_NAME_BYTES} bytes in UTF-8, the limit of a folder name)")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
         raise GalleryError("the identity name contains control characters; use letters, digits and spaces")
     if re.search(r"[/\\:]", name) or name in (".", "..") or name.startswith("."):
@@ -107,9 +109,11 @@ class Gallery:
         if self.cache_path.exists():
             try:
                 cached = load_torch(self.cache_path)
-                if cached["files"] == files:
+                if cached["files"] == files and len(cached["names"]) == len(files) == len(cached["embeddings"]):
                     self.files, self.names, self.embeddings = files, cached["names"], cached["embeddings"]
                     return
+                if cached["files"] == files:
+                    raise RunError("its rows do not match the enrolled images")
             except (RunError, KeyError, TypeError) as exc:
                 self.problems.append(f"the gallery's embedding file {self.cache_path} was corrupt "
                                      f"({exc}); the embeddings were recomputed from the enrolled images")
@@ -139,16 +143,19 @@ class Gallery:
         if not images:
             raise GalleryError(f"no images given to enrol {name!r}")
         folder = self.root / "identities" / name
-        folder.mkdir(exist_ok=True)
-        start = max((int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()), default=0) + 1
         new_files, new_embeddings = [], []
-        for offset, image in enumerate(images):
-            path = folder / f"{start + offset:06d}.png"
-            stored = image.copy()
-            stored.thumbnail((STORED_IMAGE_SIZE, STORED_IMAGE_SIZE))
-            stored.save(path)
-            new_files.append(str(path.relative_to(self.root)))
-            new_embeddings.append(self.model.embed(self._read(path)))
+        try:
+            folder.mkdir(exist_ok=True)
+            start = max((int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()), default=0) + 1
+            for offset, image in enumerate(images):
+                path = folder / f"{start + offset:06d}.png"
+                stored = image.copy()
+                stored.thumbnail((STORED_IMAGE_SIZE, STORED_IMAGE_SIZE))
+                stored.save(path)
+                new_files.append(str(path.relative_to(self.root)))
+                new_embeddings.append(self.model.embed(self._read(path)))
+        except OSError as exc:
+            raise GalleryError(f"cannot store images of {name!r} in {folder}: {exc.strerror or exc}") from None
         self.files += new_files
         self.names += [name] * len(new_files)
         added = torch.cat(new_embeddings)
@@ -184,6 +191,7 @@ class Gallery:
     def verify(self, image: torch.Tensor, claimed: str, top_k: int = 3) -> Verification:
         """1:1: is this (1, C, H, W) uint8 image the claimed person? Accept when the distance to their
         nearest enrolled image is at most the model's threshold."""
+        claimed = check_identity_name(claimed)
         if claimed not in self.names:
             raise GalleryError(f"{claimed!r} is not enrolled; enrolled: {', '.join(self.identities()) or 'nobody'}")
         distances = self._distances(self.model.embed(image))

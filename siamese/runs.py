@@ -93,8 +93,11 @@ def load_torch(path: Path) -> dict:
     except FileNotFoundError:
         raise RunError(f"{path} is missing: the run has not saved a checkpoint yet") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt or unsafe files
-        raise RunError(f"{path} is not a checkpoint this tool can load safely ({type(exc).__name__}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        # torch's own message advises weights_only=False, which is exactly what must not be done with an
+        # untrusted file, so only the exception type is passed on.
+        raise RunError(f"{path} is not a checkpoint this tool can load safely ({type(exc).__name__}); it is "
+                       "corrupt, or holds more than tensors and plain values. Use a checkpoint written by "
+                       "this tool.") from None
 
 
 def append_metrics(path: Path, record: dict) -> None:
@@ -205,3 +208,70 @@ def run_config(run_dir: Path) -> TrainConfig:
         raise RunError(f"{run_dir} is not a run folder (no config.json); train one with "
                        "`python -m siamese train --out runs/NAME`")
     return TrainConfig.load(path)
+
+
+def list_snapshots(run_dir: Path) -> list[tuple[int, Path]]:
+    """The per-epoch snapshots of a run as (epoch, path), oldest first."""
+    folder = RunPaths(Path(run_dir)).snapshots
+    found = []
+    for path in folder.glob("epoch-*.pt") if folder.is_dir() else []:
+        try:
+            found.append((int(path.stem.split("-")[1]), path))
+        except (IndexError, ValueError):
+            continue
+    return sorted(found)
+
+
+def file_fingerprint(path: Path) -> str:
+    """Changes whenever the file is rewritten (path, size and modification time); '' when missing.
+    Cheap enough to key caches with on every page load, unlike a hash of the contents."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return ""
+    return f"{Path(path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def run_summary(run_dir: Path) -> dict:
+    """One row of the runs table: the configuration that matters, status, final validation figures and
+    duration (seconds)."""
+    run_dir = Path(run_dir)
+    config = run_config(run_dir)
+    records = read_metrics(RunPaths(run_dir).metrics)
+    epochs = [r for r in records if r.get("kind") == "epoch"]
+    final = epochs[-1] if epochs else {}
+    status = read_status(run_dir)
+    return {
+        "run": run_dir.name, "status": status.get("status", "unknown"), "data": config.data,
+        "model": config.model, "loss": config.loss, "distance": config.distance, "dim": config.embedding_dim,
+        "lr": config.lr, "batch": f"{config.p}x{config.k}", "epochs": final.get("epoch", 0),
+        "val_auc": final.get("val_auc"), "val_eer": final.get("val_eer"),
+        "oneshot": final.get("oneshot_accuracy"),
+        "seconds": max((r.get("elapsed", 0.0) for r in records), default=0.0),
+        "started": status.get("started"),
+    }
+
+
+def runs_table(runs_dir: Path = RUNS_DIR) -> list[dict]:
+    """`run_summary` of every run, newest first; unreadable runs get a row saying why."""
+    rows = []
+    for run_dir in list_runs(runs_dir):
+        try:
+            rows.append(run_summary(run_dir))
+        except Exception as exc:  # noqa: BLE001 - one broken run must not hide the others
+            rows.append({"run": run_dir.name, "status": f"unreadable: {exc}"})
+    return rows
+
+
+def delete_run(run_dir: Path) -> None:
+    """Delete a run folder (and its launch record). Refuses a run that is still training."""
+    import shutil
+
+    run_dir = Path(run_dir)
+    if not (RunPaths(run_dir).config.is_file() or RunPaths(run_dir).status.is_file()):
+        raise RunError(f"{run_dir} is not a run folder; nothing was deleted")
+    if read_status(run_dir).get("status") == "running":
+        raise RunError(f"{run_dir.name} is still training; stop it first")
+    shutil.rmtree(run_dir)
+    for leftover in (run_dir.parent / ".launches").glob(f"{run_dir.name}.*"):
+        leftover.unlink(missing_ok=True)

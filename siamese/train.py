@@ -26,6 +26,7 @@ from .data import FaceDataset, load_dataset, split_identities
 from .evaluate import embed_images, evaluate_embeddings
 from .losses import build_loss, pair_distance_fn
 from .models import build_model, pick_device
+from .errors import RunError
 from .runs import (RunPaths, append_metrics, load_torch, read_json, run_config, save_threshold, save_torch,
                    write_json)
 from .sampling import PKSampler
@@ -104,7 +105,6 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     sampler = PKSampler(train_set.labels, config.p, config.k, seed=config.seed)
     augment = Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1)
     steps_total = config.epochs * sampler.batches_per_epoch
-    schedule = _build_schedule(config, optimizer, steps_total)
     epoch, step = 0, 0
     if resume:
         epoch, step = _restore(paths, model, loss_fn, optimizer, sampler, augment)
@@ -120,6 +120,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     start = time.perf_counter()
     last_checkpoint = start
     final, status, message = None, "finished", f"reached {config.epochs} epochs"
+    losses: list[float] = []
 
     with _StopFlag(paths.stop) as stop:
         while epoch < config.epochs:
@@ -135,14 +136,14 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                         f"the loss became {loss.item()} at step {step + 1}: training diverged. Lower the "
                         f"learning rate (now {config.lr:g}); the last good checkpoint is kept.")
                     break
+                _set_lr(optimizer, config, _progress(config, step, steps_total, time.perf_counter() - start))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                schedule.step()
                 step += 1
                 losses.append(loss.item())
                 now = time.perf_counter()
-                record = {"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1],
+                record = {"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1], "images": len(batch),
                           "images_per_second": len(batch) / max(now - tick, 1e-9),
                           "elapsed": now - start, "steps_total": steps_total}
                 append_metrics(paths.metrics, record)
@@ -155,7 +156,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
                 append_metrics(paths.metrics, final)
                 notify(final)
-            if _snapshot_due(epoch, model):
+            if _snapshot_due(epoch, model) or (epoch == config.epochs and _snapshot_small(model)):
                 paths.snapshots.mkdir(exist_ok=True)
                 save_torch(paths.snapshots / f"epoch-{epoch:04d}.pt", {"model": model.state_dict(),
                                                                       "epoch": epoch, "step": step})
@@ -169,8 +170,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
 
     if status != "diverged":
         if final is None or final["epoch"] != epoch:
-            final = _validate(model, val_set, distance, device, epoch, step, losses or [float("nan")],
-                              start, config.seed)
+            final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
             append_metrics(paths.metrics, final)
             notify(final)
         _save_checkpoint(paths, model, loss_fn, optimizer, sampler, augment, epoch, step)
@@ -191,24 +191,32 @@ def _build_optimizer(config: TrainConfig, params: list) -> torch.optim.Optimizer
     return optimizer(params, lr=config.lr, weight_decay=config.weight_decay)
 
 
-def _build_schedule(config: TrainConfig, optimizer, steps_total: int):
-    if config.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps_total, eta_min=config.lr * 0.01)
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-
-
 def _out_of_time(config: TrainConfig, start: float) -> bool:
     return config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
 
 
-def _with_eta(record: dict, config: TrainConfig, steps_total: int) -> dict:
-    """Add the fraction done and the seconds remaining, by steps or by time budget, whichever ends first."""
-    elapsed = record["elapsed"]
-    fraction = record["step"] / steps_total
+def _progress(config: TrainConfig, step: int, steps_total: int, elapsed: float) -> float:
+    """Fraction of the run done, in [0, 1]: by steps or by the time budget, whichever ends first."""
+    fraction = step / steps_total
     if config.max_seconds:
         fraction = max(fraction, elapsed / config.max_seconds)
-    fraction = min(fraction, 1.0)
-    remaining = elapsed * (1 - fraction) / fraction if fraction > 0 else math.nan
+    return min(fraction, 1.0)
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, config: TrainConfig, progress: float) -> None:
+    """Cosine decay to 1 % of the learning rate over the run. It follows the time budget when there is
+    one, so a 60-second run ends on a low learning rate instead of being cut off at its peak."""
+    factor = 1.0
+    if config.lr_schedule == "cosine":
+        factor = 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * factor
+
+
+def _with_eta(record: dict, config: TrainConfig, steps_total: int) -> dict:
+    """Add the fraction done and the seconds remaining."""
+    fraction = _progress(config, record["step"], steps_total, record["elapsed"])
+    remaining = record["elapsed"] * (1 - fraction) / fraction if fraction > 0 else math.nan
     return {**record, "fraction": fraction, "remaining": remaining}
 
 
@@ -217,15 +225,18 @@ def _validate(model, val_set: FaceDataset, distance, device, epoch: int, step: i
     embeddings = embed_images(model, val_set.images, device)
     result = evaluate_embeddings(embeddings, val_set.labels.numpy(), distance, n_way=10,
                                  trials=ONESHOT_TRIALS_PER_EPOCH, seed=seed)
-    return {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
+    return {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": float(np.mean(losses)) if losses else None,
             "val_auc": result.auc, "val_eer": result.eer, "threshold": result.threshold,
             "val_accuracy": result.accuracy, "oneshot_accuracy": result.oneshot_accuracy,
             "n_way": result.n_way, "elapsed": time.perf_counter() - start}
 
 
+def _snapshot_small(model: torch.nn.Module) -> bool:
+    return sum(p.numel() for p in model.parameters()) <= SNAPSHOT_MAX_PARAMETERS
+
+
 def _snapshot_due(epoch: int, model: torch.nn.Module) -> bool:
-    small = sum(p.numel() for p in model.parameters()) <= SNAPSHOT_MAX_PARAMETERS
-    return small and epoch & (epoch - 1) == 0
+    return _snapshot_small(model) and epoch & (epoch - 1) == 0
 
 
 def _save_checkpoint(paths: RunPaths, model, loss_fn, optimizer, sampler, augment, epoch: int, step: int) -> None:
@@ -262,5 +273,9 @@ def resume(run_dir: str | Path, callback: Callback | None = None, data_dir: str 
     """Carry on training a run from its checkpoint; `overrides` may raise epochs or set max_seconds."""
     config = run_config(Path(run_dir))
     config = TrainConfig.from_dict({**config.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
+    done = load_torch(RunPaths(Path(run_dir)).checkpoint)["epoch"]
+    if done >= config.epochs:
+        raise RunError(f"{Path(run_dir).name} has already trained {done} of {config.epochs} epochs; "
+                       "raise --epochs to train it further")
     config.save(RunPaths(Path(run_dir)).config)
     return train(config, run_dir, callback, data_dir, resume=True)

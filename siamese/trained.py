@@ -105,3 +105,20 @@ def write_projector_files(folder: str | Path, embeddings: torch.Tensor, dataset:
     meta = ["identity\timage"] + [f"{dataset.identities[label]}\t{path}".replace("\n", " ")
                                   for label, path in zip(dataset.labels.tolist(), dataset.paths)]
     (folder / "metadata.tsv").write_text("\n".join(meta) + "\n")
+
+
+def run_roc(run_dir: str | Path, data_dir: str | Path = "data", checkpoint: str | Path | None = None) -> dict:
+    """ROC of a run on its validation identities, as plain lists: far, tar (thinned to a few hundred
+    points for drawing), auc and eer."""
+    import numpy as np
+
+    from .evaluate import equal_error_rate, evaluation_pairs, pair_distances, roc
+
+    trained = load_trained(run_dir, checkpoint)
+    dataset = run_dataset(run_dir, "validation", data_dir=data_dir, config=trained.config)
+    labels = dataset.labels.numpy()
+    pairs = evaluation_pairs(labels)
+    curve = roc(pair_distances(trained.embed(dataset.images), pairs, trained.distance), pairs[:, 2])
+    keep = np.unique(np.linspace(0, len(curve.far) - 1, min(len(curve.far), 400)).round().astype(int))
+    return {"far": curve.far[keep].tolist(), "tar": curve.tar[keep].tolist(), "auc": curve.auc,
+            "eer": equal_error_rate(curve)[0]}

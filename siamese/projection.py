@@ -1,0 +1,117 @@
+"""Embeddings projected to 2-D or 3-D for looking at (UMAP, PCA, t-SNE), nearest neighbours, and face
+thumbnails for hover labels.
+
+UMAP compiles its numba code on first use, which takes many seconds: `warm_up` runs it once on a tiny input
+(call it in a background thread when the app starts). Projections are cached in memory by the content of
+the embeddings, so a page that asks twice pays once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from PIL import Image
+
+METHODS = ("umap", "pca", "tsne")
+CACHE_SIZE = 32
+
+_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_cache_lock = threading.Lock()
+_warm = threading.Event()
+
+
+def _key(embeddings: np.ndarray, method: str, dims: int, seed: int) -> str:
+    digest = hashlib.sha1(np.ascontiguousarray(embeddings, dtype=np.float32).tobytes()).hexdigest()
+    return f"{digest}:{method}:{dims}:{seed}"
+
+
+def project(embeddings: torch.Tensor | np.ndarray, method: str = "umap", dims: int = 2, seed: int = 0) -> np.ndarray:
+    """Coordinates (N, dims) float32 of embeddings (N, D). Cached by content, method, dims and seed."""
+    if method not in METHODS:
+        raise ValueError(f"unknown projection {method!r}; known: {', '.join(METHODS)}")
+    if dims not in (2, 3):
+        raise ValueError(f"dims must be 2 or 3, not {dims}")
+    x = np.asarray(embeddings, dtype=np.float32)
+    key = _key(x, method, dims, seed)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    coords = _compute(x, method, dims, seed).astype(np.float32)
+    with _cache_lock:
+        _cache[key] = coords
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return coords
+
+
+def _compute(x: np.ndarray, method: str, dims: int, seed: int) -> np.ndarray:
+    n = len(x)
+    if n <= dims + 1:
+        # Too few points for any projection to mean something: keep the first coordinates.
+        padded = np.zeros((n, dims), dtype=np.float32)
+        padded[:, :min(dims, x.shape[1])] = x[:, :dims]
+        return padded
+    if method == "pca":
+        from sklearn.decomposition import PCA
+        return PCA(n_components=min(dims, x.shape[1]), random_state=seed).fit_transform(x)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+        # Barnes-Hut is approximate and, in 3-D on a few hundred points, visibly worse than exact.
+        return TSNE(n_components=dims, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed,
+                    method="exact" if n <= 500 else "barnes_hut").fit_transform(x)
+    import umap
+    result = umap.UMAP(n_components=dims, n_neighbors=min(15, n - 1), min_dist=0.1, random_state=seed,
+                       init="random" if n < 50 else "spectral").fit_transform(x)
+    _warm.set()
+    return result
+
+
+def warm_up() -> None:
+    """Compile UMAP's numba code on a tiny input so the first real projection is fast."""
+    if _warm.is_set():
+        return
+    rng = np.random.default_rng(0)
+    _compute(rng.normal(size=(60, 8)).astype(np.float32), "umap", 2, 0)
+    _warm.set()
+
+
+def is_warm() -> bool:
+    return _warm.is_set()
+
+
+def start_warm_up() -> threading.Thread:
+    """Run `warm_up` in a daemon thread; returns it (already finished work is not repeated)."""
+    thread = threading.Thread(target=warm_up, name="umap-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def nearest_neighbours(embeddings: torch.Tensor, index: int, distance, k: int = 5) -> list[tuple[int, float]]:
+    """The k nearest other images of image `index`: (index, distance) pairs, nearest first.
+    `distance` is a paired distance (N, D) x (N, D) -> (N,)."""
+    query = embeddings[index:index + 1].expand(len(embeddings), -1)
+    d = distance(query, embeddings).detach().cpu().numpy().astype(np.float64)
+    d[index] = np.inf
+    order = np.argsort(d, kind="stable")[:k]
+    return [(int(i), float(d[i])) for i in order if np.isfinite(d[i])]
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """A (C, H, W) uint8 tensor as a PIL image ('L' for one channel, 'RGB' for three)."""
+    array = image.detach().cpu().numpy()
+    return Image.fromarray(array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0))
+
+
+def data_uri(image: torch.Tensor, size: int = 48) -> str:
+    """A small PNG of a (C, H, W) uint8 image as a `data:` URI, for hover labels in the browser."""
+    pil = to_pil(image).resize((size, size), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    pil.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

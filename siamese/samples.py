@@ -1,0 +1,74 @@
+"""What a dataset looks like before training: where the first visit starts, counts per identity, sample
+faces, sample genuine and impostor pairs, and the augmentation one image gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .augment import Augmenter
+from .data import BUILTIN_SOURCES, FaceDataset, builtin_is_cached, find_datasets
+
+FACES_NOTE = ("Showing scikit-learn's handwritten digits, which need no download. To work on faces, put a "
+              "folder of identity folders under data/ (data/<name>/<person>/<image>), upload a .zip of them "
+              "on the Data page, or load 'olivetti' once while online.")
+
+
+def source_options(data_dir: str | Path = "data") -> list[str]:
+    """Dataset names the user can pick: identity-folder datasets under `data_dir`, then the built-ins."""
+    return sorted(find_datasets(data_dir)) + list(BUILTIN_SOURCES)
+
+
+def default_source(data_dir: str | Path = "data") -> tuple[str, str | None]:
+    """(source, note) for a first visit: faces when we have them (a dataset under data/, else cached
+    Olivetti), else the offline digits with a note saying how to add faces."""
+    found = find_datasets(data_dir)
+    if found:
+        return sorted(found)[0], None
+    if builtin_is_cached("olivetti", data_dir):
+        return "olivetti", None
+    return "digits", FACES_NOTE
+
+
+def identity_counts(dataset: FaceDataset) -> list[dict]:
+    """One row per identity: name and image count, most images first."""
+    rows = [{"identity": name, "images": count} for name, count in dataset.counts().items()]
+    return sorted(rows, key=lambda r: (-r["images"], r["identity"]))
+
+
+def sample_grid(dataset: FaceDataset, identities: int = 8, per_identity: int = 6,
+                seed: int = 0) -> list[tuple[str, list[torch.Tensor]]]:
+    """Up to `per_identity` images (C, H, W) of each of up to `identities` seeded-random identities."""
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(dataset.identities), min(identities, len(dataset.identities)), replace=False))
+    labels = dataset.labels.numpy()
+    grid = []
+    for label in chosen:
+        members = np.flatnonzero(labels == label)[:per_identity]
+        grid.append((dataset.identities[label], [dataset.images[i] for i in members]))
+    return grid
+
+
+def sample_pairs(dataset: FaceDataset, n: int = 4, seed: int = 0) -> dict[str, list[tuple[int, int]]]:
+    """`n` seeded genuine pairs (same identity) and `n` impostor pairs, as image index pairs."""
+    rng = np.random.default_rng(seed)
+    labels = dataset.labels.numpy()
+    by_label = [np.flatnonzero(labels == c) for c in range(len(dataset.identities))]
+    usable = [c for c, members in enumerate(by_label) if len(members) >= 2]
+    genuine, impostor = [], []
+    for _ in range(n):
+        c = rng.choice(usable)
+        i, j = rng.choice(by_label[c], 2, replace=False)
+        genuine.append((int(i), int(j)))
+        a, b = rng.choice(len(by_label), 2, replace=False)
+        impostor.append((int(rng.choice(by_label[a])), int(rng.choice(by_label[b]))))
+    return {"genuine": genuine, "impostor": impostor}
+
+
+def augmentation_examples(image: torch.Tensor, strength: float = 1.0, n: int = 6, seed: int = 0) -> list[torch.Tensor]:
+    """`n` augmented versions (C, H, W) uint8 of one image (C, H, W) uint8, as training would see them."""
+    augment = Augmenter(strength, seed=seed)
+    batch = image[None].float().div(255).expand(n, -1, -1, -1).contiguous()
+    return list(augment(batch).mul(255).round().clamp(0, 255).to(torch.uint8))

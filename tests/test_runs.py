@@ -1,0 +1,248 @@
+"""Run folders (siamese/runs.py): fresh folders, tolerant readers, atomic and safe writes and loads."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from siamese import runs
+from siamese.errors import RunError
+from siamese.runs import (list_runs, load_torch, new_run_dir, read_metrics, read_status, read_threshold,
+                          save_threshold, save_torch, write_json)
+
+
+def test_new_run_dir_never_reuses_a_folder(tmp_path):
+    first = new_run_dir(tmp_path / "runs")
+    second = new_run_dir(tmp_path / "runs")
+    assert first != second
+    assert first.is_dir() and second.is_dir()
+    assert first.parent == second.parent == tmp_path / "runs"
+
+
+def test_new_run_dir_with_an_existing_name_raises(tmp_path):
+    made = new_run_dir(tmp_path, "orl")
+    assert made == tmp_path / "orl"
+    (made / "config.json").write_text("{}")
+    with pytest.raises(RunError, match="already exists"):
+        new_run_dir(tmp_path, "orl")
+    assert (made / "config.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "x" * 101, "with space"])
+def test_new_run_dir_refuses_unsafe_names(tmp_path, name):
+    with pytest.raises(RunError, match="run name"):
+        new_run_dir(tmp_path / "runs", name)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_read_metrics_skips_a_torn_last_line_and_corrupt_lines(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"kind": "step", "step": 1}\n'
+                    'not json at all\n'
+                    '{"kind": "epoch", "epoch": 1}\n'
+                    '{"kind": "step", "st\n'
+                    '{"kind": "step", "step": 2}\n'
+                    '{"kind": "end", "status": "fini')
+    assert read_metrics(path) == [{"kind": "step", "step": 1}, {"kind": "epoch", "epoch": 1},
+                                  {"kind": "step", "step": 2}]
+    assert read_metrics(path, "step") == [{"kind": "step", "step": 1}, {"kind": "step", "step": 2}]
+    assert read_metrics(path, "end") == []
+    # A complete last line (the writer added its newline) is read.
+    path.write_text(path.read_text() + 'shed"}\n')
+    assert read_metrics(path, "end") == [{"kind": "end", "status": "finished"}]
+
+
+def test_read_metrics_of_a_missing_file_is_empty(tmp_path):
+    assert read_metrics(tmp_path / "nothing.jsonl") == []
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_read_status_reports_a_dead_running_process_as_interrupted(tmp_path):
+    write_json(tmp_path / "status.json", {"status": "running", "message": "training", "pid": dead_pid()})
+    status = read_status(tmp_path)
+    assert status["status"] == "interrupted"
+    assert "resume" in status["message"]
+
+    write_json(tmp_path / "status.json", {"status": "running", "message": "training", "pid": os.getpid()})
+    assert read_status(tmp_path)["status"] == "running"
+
+    write_json(tmp_path / "status.json", {"status": "finished", "message": "done", "pid": dead_pid()})
+    assert read_status(tmp_path)["status"] == "finished"
+
+
+def test_read_status_of_a_new_or_corrupt_run(tmp_path):
+    assert read_status(tmp_path) == {"status": "new"}
+    (tmp_path / "status.json").write_text('{"status": "runn')
+    status = read_status(tmp_path)
+    assert status["status"] == "unknown" and "corrupt" in status["message"]
+
+
+def only_file(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_write_json_replaces_atomically_and_leaves_no_temporary_files(tmp_path):
+    path = tmp_path / "status.json"
+    write_json(path, {"status": "running"})
+    write_json(path, {"status": "finished", "values": [1, 2.5, "é"]})
+    assert json.loads(path.read_text()) == {"status": "finished", "values": [1, 2.5, "é"]}
+    assert only_file(tmp_path) == ["status.json"]
+
+
+def test_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.pt"
+    save_torch(path, {"model": {"w": torch.arange(4.0)}, "epoch": 1})
+    before = path.read_bytes()
+
+    def torn_save(value, handle):
+        handle.write(b"PK\x03\x04 half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runs.torch, "save", torn_save)
+    with pytest.raises(RunError, match="disk is not full"):
+        save_torch(path, {"model": {"w": torch.zeros(4)}, "epoch": 2})
+    monkeypatch.undo()
+
+    assert path.read_bytes() == before
+    state = load_torch(path)
+    assert state["epoch"] == 1 and torch.equal(state["model"]["w"], torch.arange(4.0))
+    assert only_file(tmp_path) == ["checkpoint.pt"]
+
+
+def test_failed_rename_keeps_the_previous_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "threshold.json"
+    write_json(path, {"threshold": 0.5})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runs.os, "replace", full)
+    with pytest.raises(RunError) as info:
+        write_json(path, {"threshold": 0.9})
+    assert "No space left on device" in str(info.value)
+    assert "Check that the folder is writable and the disk is not full" in str(info.value)
+    assert json.loads(path.read_text()) == {"threshold": 0.5}
+    assert only_file(tmp_path) == ["threshold.json"]
+
+
+def test_a_temporary_file_that_cannot_be_created_gives_run_error(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(runs.tempfile, "mkstemp", full)
+    with pytest.raises(RunError, match="Check that the folder is writable"):
+        save_torch(tmp_path / "checkpoint.pt", {"epoch": 1})
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root ignores folder permissions, so a read-only folder cannot be made")
+def test_read_only_folder_gives_run_error(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(RunError, match="Check that the folder is writable"):
+            write_json(folder / "status.json", {"status": "running"})
+        with pytest.raises(RunError, match="cannot create"):
+            new_run_dir(folder / "runs")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_run_dir_that_cannot_be_created_gives_run_error(tmp_path):
+    blocker = tmp_path / "runs"
+    blocker.write_text("a file where the runs folder should be")
+    with pytest.raises(RunError, match="cannot create"):
+        new_run_dir(blocker)
+
+
+class WritesMarker:
+    """Unpickling this calls os.system: the kind of file load_torch must never execute."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch '{self.marker}'",)
+
+
+def test_load_torch_refuses_a_pickle_that_runs_code(tmp_path):
+    marker = tmp_path / "pwned"
+    plain = tmp_path / "plain.pt"
+    plain.write_bytes(pickle.dumps({"model": WritesMarker(marker)}, protocol=2))
+    zipped = tmp_path / "zipped.pt"
+    torch.save({"model": {}, "payload": WritesMarker(marker)}, zipped)
+
+    for path in (plain, zipped):
+        with pytest.raises(RunError, match="can load safely"):
+            load_torch(path)
+    assert not marker.exists()
+
+    # The files are really dangerous: an unrestricted load runs the command.
+    torch.load(zipped, weights_only=False)
+    assert marker.exists()
+
+
+def test_load_torch_of_missing_or_garbage_files(tmp_path):
+    with pytest.raises(RunError, match="missing"):
+        load_torch(tmp_path / "checkpoint.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"\x00\x01 not a checkpoint")
+    with pytest.raises(RunError, match="can load safely"):
+        load_torch(tmp_path / "garbage.pt")
+
+
+def test_threshold_round_trip(tmp_path):
+    assert read_threshold(tmp_path) is None
+    save_threshold(tmp_path, 0.8125, "dashboard")
+    assert read_threshold(tmp_path) == 0.8125
+    saved = json.loads((tmp_path / "threshold.json").read_text())
+    assert saved["source"] == "dashboard" and saved["threshold"] == 0.8125
+    save_threshold(tmp_path, 0.25, "eer")
+    assert read_threshold(tmp_path) == 0.25
+
+
+def test_list_runs_newest_first(tmp_path):
+    for name, mtime in (("old", 1_000_000), ("newest", 3_000_000), ("middle", 2_000_000)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+        os.utime(folder, (mtime, mtime))
+    (tmp_path / "not-a-run").mkdir()
+    (tmp_path / "stray.txt").write_text("")
+    assert [p.name for p in list_runs(tmp_path)] == ["newest", "middle", "old"]
+    assert list_runs(tmp_path / "absent") == []
+
+
+def test_run_config_of_a_folder_that_is_not_a_run(tmp_path):
+    with pytest.raises(RunError, match="not a run folder"):
+        runs.run_config(tmp_path)
+
+
+def test_temporary_files_live_next_to_the_target(tmp_path, monkeypatch):
+    """The temporary file must be in the target's folder: os.replace is atomic only within one file system."""
+    made = []
+    real_mkstemp = tempfile.mkstemp
+
+    def spy(*args, **kwargs):
+        fd, name = real_mkstemp(*args, **kwargs)
+        made.append(Path(name))
+        return fd, name
+
+    monkeypatch.setattr(runs.tempfile, "mkstemp", spy)
+    write_json(tmp_path / "status.json", {"status": "new"})
+    assert len(made) == 1 and made[0].parent == tmp_path and not made[0].exists()
