@@ -120,7 +120,7 @@ def raw_throughput(config: TrainConfig, seconds: float = 5.0) -> dict:
     from .losses import build_loss
 
     torch.manual_seed(0)
-    model, loss_fn = build_model(config), build_loss(config)
+    model, loss_fn = build_model(config), build_loss(config, config.p)
     optimizer = torch.optim.Adam(list(model.parameters()) + list(loss_fn.parameters()), lr=config.lr)
     batch = config.p * config.k
     x = torch.randn(batch, config.in_channels, config.input_size, config.input_size)
@@ -164,6 +164,82 @@ def umap_latency(n_points: int, dim: int = 128) -> dict:
             "print(a, b)") % (n_points, dim)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     return {"points": n_points, "cold_seconds": float(out[-2]), "warm_seconds": float(out[-1])}
+
+
+def snapshot_scene(face: torch.Tensor) -> bytes:
+    """A 640x480 JPEG 'webcam snapshot': the face, doubled in size, on a plain background."""
+    import io
+
+    from PIL import Image
+
+    from .projection import to_pil
+
+    scene = Image.new("RGB", (640, 480), (120, 130, 140))
+    portrait = to_pil(face).convert("RGB")
+    portrait = portrait.resize((portrait.width * 2, portrait.height * 2))
+    scene.paste(portrait, ((640 - portrait.width) // 2, (480 - portrait.height) // 2))
+    buffer = io.BytesIO()
+    scene.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def verify_latency(run_dir: Path, faces: FaceDataset, sizes: tuple[int, ...], workdir: Path) -> list[dict]:
+    """Seconds to verify one snapshot (detect, crop, embed, compare with everyone: 1:N) with N enrolled
+    identities, median of 10 calls after one warm-up."""
+    from .faces import FaceError, face_tensor, prepare_face
+    from .gallery import Gallery
+    from .projection import to_pil
+    from .trained import load_trained
+
+    model = load_trained(run_dir)
+    snapshot = snapshot_scene(faces.images[0])
+    try:
+        prepare_face(snapshot)
+        detect, what = True, "detect, crop, embed, 1:N"
+    except FaceError:  # a dataset that is not faces (digits, synthetic): time the rest
+        detect, what = False, "no face to detect; embed, 1:N"
+    rows = []
+    for n in sizes:
+        gallery = Gallery(workdir / f"gallery-{n}", model)
+        for i in range(n):
+            gallery.enroll(f"person {i:04d}", [to_pil(faces.images[(i + 1) % len(faces)])])
+
+        def once() -> None:
+            crop = prepare_face(snapshot, detect=detect)
+            gallery.identify(face_tensor(crop.crop, model.config.input_size, model.config.colour))
+
+        once()
+        times = []
+        for _ in range(10):
+            start = time.perf_counter()
+            once()
+            times.append(time.perf_counter() - start)
+        rows.append({"what": f"verify one 640x480 snapshot ({what}) against {n} identities",
+                     "seconds": float(np.median(times))})
+    return rows
+
+
+def first_render_seconds(port: int = 8597) -> float | None:
+    """Seconds from `streamlit run app.py` to the first page's script having run (the server answers
+    its health check and a page request has rendered), measured with Streamlit's AppTest-free route: the
+    server's health endpoint, then the first HTML page. None when the server does not start."""
+    import urllib.request
+
+    start = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.perf_counter() - start < 60:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+                return time.perf_counter() - start
+            except OSError:
+                time.sleep(0.1)
+        return None
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def machine() -> dict:
@@ -274,17 +350,24 @@ def main(argv: list[str] | None = None) -> int:
         default = TrainConfig(data=args.data)
         train_set, val_set, _ = prepare_data(default)
         split = f"{len(train_set.identities)} / {len(val_set.identities)}"
+        latency = []
+        default_run = Path(workdir) / f"default-{args.seeds[0]}"
+        if default_run.exists():
+            latency += verify_latency(default_run, val_set, (10,) if args.quick else (10, 1000), Path(workdir))
     raw = raw_throughput(default, seconds=1.0 if args.quick else 5.0)
     pipeline = [r["pipeline_images_per_second"] for r in quality if "pipeline_images_per_second" in r and r["setup"] == "default"]
     speed = {"raw": raw, "pipeline_images_per_second": float(np.median(pipeline)) if pipeline else float("nan"),
              "matmul_gflops": matmul_gflops(1024 if args.quick else 2048)}
     speed["pipeline_ratio"] = speed["pipeline_images_per_second"] / raw["images_per_second"]
-    latency = []
     # UMAP's first call compiles for about 10 s: measured in full runs only, so the quick mode stays quick.
     for n in (() if args.quick else (400, 2000)):
         u = umap_latency(n)
         latency += [{"what": f"UMAP 2-D of {n} embeddings, cold (fresh process)", "seconds": u["cold_seconds"]},
                     {"what": f"UMAP 2-D of {n} embeddings, warm", "seconds": u["warm_seconds"]}]
+    if not args.quick:
+        render = first_render_seconds()
+        if render is not None:
+            latency.append({"what": "dashboard: `streamlit run app.py` to the first page served", "seconds": render})
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "data": Path(args.data).name, "budget": args.seconds, "seeds": args.seeds,
                "setups": args.setups, "split": split, "quality": quality, "speed": speed, "latency": latency}
     command = "python -m siamese.bench " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import ConfigError
 
 MODEL_NAMES = ("compact", "koch", "resnet18", "tutorial")
-LOSS_NAMES = ("contrastive", "triplet", "bce")
+LOSS_NAMES = ("cosface", "triplet", "contrastive", "bce")
 MINING_NAMES = ("batch_hard", "semi_hard", "batch_all")
 DISTANCE_NAMES = ("euclidean", "cosine", "l1")
 OPTIMIZER_NAMES = ("adam", "adamw", "sgd")
@@ -26,7 +26,7 @@ DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
 # Fields where None means "choose for me" (margin) or "no limit" (max_seconds).
 OPTIONAL_FIELDS = ("margin", "max_seconds")
 # Margins that suit L2-normalised embeddings, where Euclidean distances lie in [0, 2].
-DEFAULT_MARGINS = {"contrastive": 1.0, "triplet": 0.2, "bce": 0.0}
+DEFAULT_MARGINS = {"cosface": 0.35, "contrastive": 1.0, "triplet": 0.2, "bce": 0.0}
 
 
 def _field(default: Any, help: str, **kwargs: Any) -> Any:
@@ -38,12 +38,12 @@ class TrainConfig:
     data: str = _field("digits", "dataset: 'digits', 'olivetti', 'lfw', a folder of identity folders, or a .zip")
     model: str = _field("compact", "embedding network", choices=MODEL_NAMES)
     embedding_dim: int = _field(128, "size of the embedding vector")
-    input_size: int = _field(64, "images are resized to input_size x input_size pixels")
+    input_size: int = _field(32, "images are resized to input_size x input_size pixels")
     colour: str = _field("grey", "colour mode the images are converted to", choices=COLOUR_NAMES)
     normalize: bool = _field(True, "L2-normalise embeddings (unit length)")
     pretrained: bool = _field(False, "resnet18 only: start from ImageNet weights found in the local torch cache")
-    loss: str = _field("triplet", "training loss", choices=LOSS_NAMES)
-    margin: float | None = _field(None, "loss margin; default 1.0 for contrastive, 0.2 for triplet")
+    loss: str = _field("cosface", "training loss", choices=LOSS_NAMES)
+    margin: float | None = _field(None, "loss margin; default 0.35 for cosface, 0.2 for triplet, 1.0 for contrastive")
     mining: str = _field("batch_hard", "triplet mining inside each batch", choices=MINING_NAMES)
     distance: str = _field("euclidean", "distance between embeddings (bce learns its own on |e1 - e2|)",
                            choices=DISTANCE_NAMES)
@@ -53,7 +53,7 @@ class TrainConfig:
     weight_decay: float = _field(0.0, "weight decay (L2 penalty)")
     p: int = _field(16, "identities per batch (P of a P x K batch)")
     k: int = _field(4, "images per identity in a batch (K of a P x K batch)")
-    epochs: int = _field(200, "maximum number of epochs (one epoch: as many images as the training set holds)")
+    epochs: int = _field(80, "maximum number of epochs (one epoch: as many images as the training set holds)")
     max_seconds: float | None = _field(None, "time budget for training, seconds; stops after the current step")
     eval_every: int = _field(1, "evaluate the validation identities every this many epochs")
     augment: bool = _field(True, "random affine, flip, brightness and contrast on training images")

@@ -125,18 +125,40 @@ class BCELoss(nn.Module):
         return F.binary_cross_entropy_with_logits(logits, same, pos_weight=pos_weight)
 
 
+class CosFaceLoss(nn.Module):
+    """CosFace (Wang et al. 2018): softmax over the training identities on cosine similarities to one
+    learned centre per identity, with the genuine class's cosine lowered by `margin` and all scaled by
+    `scale`. Not a pair loss, but it trains the same embedding, and on 30 ORL identities it generalises to
+    unseen people better than the pair and triplet losses (docs/BENCHMARKS.md). The centres are only
+    used in training; verification compares embeddings as with every other loss."""
+
+    def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.35, scale: float = 30.0):
+        super().__init__()
+        if n_classes < 2:
+            raise ConfigError("loss: cosface needs the number of training identities (at least 2)")
+        self.centres = nn.Parameter(torch.randn(n_classes, embedding_dim) * 0.01)
+        self.margin, self.scale = margin, scale
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        cosine = F.normalize(embeddings, dim=1) @ F.normalize(self.centres, dim=1).T
+        cosine = cosine - self.margin * F.one_hot(labels, cosine.shape[1])
+        return F.cross_entropy(self.scale * cosine, labels)
+
+
 LOSSES = {
-    "contrastive": lambda c: ContrastiveLoss(c.margin, c.distance),
-    "triplet": lambda c: TripletLoss(c.margin, c.mining, c.distance),
-    "bce": lambda c: BCELoss(c.embedding_dim),
+    "cosface": lambda c, n: CosFaceLoss(n, c.embedding_dim, c.margin),
+    "triplet": lambda c, n: TripletLoss(c.margin, c.mining, c.distance),
+    "contrastive": lambda c, n: ContrastiveLoss(c.margin, c.distance),
+    "bce": lambda c, n: BCELoss(c.embedding_dim),
 }
 
 
-def build_loss(config: TrainConfig) -> nn.Module:
-    """The loss a configuration names. Its parameters (the BCE head) are saved with the model."""
+def build_loss(config: TrainConfig, n_classes: int = 0) -> nn.Module:
+    """The loss a configuration names; `n_classes` (training identities) is needed by cosface only.
+    Its parameters (the BCE head, the CosFace centres) are saved with the model."""
     if config.loss not in LOSSES:
         raise ConfigError(f"loss: unknown {config.loss!r}; known: {', '.join(LOSSES)}")
-    return LOSSES[config.loss](config)
+    return LOSSES[config.loss](config, n_classes)
 
 
 def pair_distance_fn(config: TrainConfig, loss: nn.Module):

@@ -100,7 +100,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     train_set, val_set, split = prepare_data(config, data_dir)
 
     model = build_model(config).to(device)
-    loss_fn = build_loss(config).to(device)
+    loss_fn = build_loss(config, len(train_set.identities)).to(device)
     optimizer = _build_optimizer(config, list(model.parameters()) + list(loss_fn.parameters()))
     sampler = PKSampler(train_set.labels, config.p, config.k, seed=config.seed)
     augment = Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1)

@@ -43,7 +43,7 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
     path = Path(checkpoint) if checkpoint else paths.checkpoint
     state = load_torch(path)
     model = build_model(TrainConfig.from_dict({**config.to_dict(), "pretrained": False}))
-    loss = build_loss(config)
+    loss = build_loss(config, len(read_json(paths.split)["train"]))
     try:
         model.load_state_dict(state["model"])
         if "loss" in state:

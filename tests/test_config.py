@@ -14,7 +14,7 @@ from siamese.errors import ConfigError
 def test_defaults_are_valid():
     config = TrainConfig()
     config.validate()
-    assert (config.loss, config.margin, config.in_channels) == ("triplet", 0.2, 1)
+    assert (config.loss, config.margin, config.in_channels) == ("cosface", 0.35, 1)
 
 
 CHOICE_FIELDS = [f.name for f in fields(TrainConfig) if f.metadata.get("choices")]
@@ -42,7 +42,7 @@ def test_each_invalid_value_raises_config_error_naming_the_field(field, value):
 
 @pytest.mark.parametrize("loss", DEFAULT_MARGINS)
 def test_margin_default_depends_on_the_loss(loss):
-    assert TrainConfig(loss=loss).margin == {"contrastive": 1.0, "triplet": 0.2, "bce": 0.0}[loss]
+    assert TrainConfig(loss=loss).margin == {"cosface": 0.35, "contrastive": 1.0, "triplet": 0.2, "bce": 0.0}[loss]
     assert TrainConfig(loss=loss, margin=0.5).margin == 0.5
 
 

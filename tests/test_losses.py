@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from siamese.config import TrainConfig
 from siamese.errors import ConfigError
-from siamese.losses import (LOSSES, MINERS, BCELoss, ContrastiveLoss, TripletLoss, build_loss,
+from siamese.losses import (LOSSES, MINERS, BCELoss, ContrastiveLoss, CosFaceLoss, TripletLoss, build_loss,
                             contrastive)
 
 LAYOUTS = {
@@ -207,3 +207,43 @@ def test_build_loss_uses_the_config(loss, kind):
         assert built.head.linear.in_features == 16
     else:
         assert built.margin == config.margin
+
+
+def cosface_reference(embeddings, labels, centres, margin, scale):
+    """Per sample: -log softmax of scale * (cos to each centre, minus margin at the true class)."""
+    total = 0.0
+    for e, y in zip(embeddings.tolist(), labels.tolist()):
+        logits = []
+        for c, centre in enumerate(centres.tolist()):
+            cos = sum(a * b for a, b in zip(e, centre)) / (math.sqrt(sum(a * a for a in e)) *
+                                                            math.sqrt(sum(b * b for b in centre)))
+            logits.append(scale * (cos - (margin if c == y else 0.0)))
+        top = max(logits)
+        log_sum = top + math.log(sum(math.exp(v - top) for v in logits))
+        total += log_sum - logits[y]
+    return total / len(labels)
+
+
+def test_cosface_matches_a_loop_reference():
+    torch.manual_seed(3)
+    embeddings, labels = torch.randn(10, 6), torch.tensor([0, 0, 1, 1, 2, 2, 3, 3, 3, 1])
+    loss = CosFaceLoss(4, 6, margin=0.35, scale=30.0)
+    with torch.no_grad():
+        loss.centres.copy_(torch.randn(4, 6))
+    expected = cosface_reference(embeddings, labels, loss.centres.detach(), 0.35, 30.0)
+    assert loss(embeddings, labels).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_cosface_margin_penalises_the_true_class():
+    embeddings, labels = torch.tensor([[1.0, 0.0]]), torch.tensor([0])
+    no_margin, margin = CosFaceLoss(2, 2, margin=0.0), CosFaceLoss(2, 2, margin=0.5)
+    with torch.no_grad():
+        for loss in (no_margin, margin):
+            loss.centres.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    assert margin(embeddings, labels) > no_margin(embeddings, labels)
+
+
+def test_cosface_needs_the_number_of_identities():
+    with pytest.raises(ConfigError, match="cosface"):
+        build_loss(TrainConfig(loss="cosface"))
+    assert isinstance(build_loss(TrainConfig(loss="cosface"), 5), CosFaceLoss)

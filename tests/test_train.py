@@ -86,14 +86,14 @@ def untrained_auc(config: TrainConfig) -> float:
     torch.manual_seed(config.seed)
     _, val_set, _ = prepare_data(config)
     model = build_model(config)
-    loss_fn = build_loss(config)
+    loss_fn = build_loss(config, 2)  # only the BCE head scores pairs; cosface centres never do
     embeddings = embed_images(model, val_set.images, "cpu")
     result = evaluate_embeddings(embeddings, val_set.labels.numpy(), pair_distance_fn(config, loss_fn),
                                  n_way=10, trials=ONESHOT_TRIALS_PER_EPOCH, seed=config.seed)
     return result.auc
 
 
-@pytest.mark.parametrize("loss, mining", [("contrastive", "batch_hard"), ("triplet", "batch_all"),
+@pytest.mark.parametrize("loss, mining", [("cosface", "batch_hard"), ("contrastive", "batch_hard"), ("triplet", "batch_all"),
                                           ("triplet", "batch_hard"), ("triplet", "semi_hard"),
                                           ("bce", "batch_hard")])
 def test_short_training_improves_validation_auc(noisy_faces, tmp_path, loss, mining):
@@ -231,8 +231,8 @@ def test_resume_may_raise_the_epoch_limit(faces, tmp_path):
 def nan_loss(monkeypatch):
     real_build_loss = train_module.build_loss
 
-    def build(config):
-        loss_fn = real_build_loss(config)
+    def build(config, n_classes=0):
+        loss_fn = real_build_loss(config, n_classes)
         real_forward = loss_fn.forward
         loss_fn.forward = lambda embeddings, labels: real_forward(embeddings, labels) * float("nan")
         return loss_fn

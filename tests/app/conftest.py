@@ -1,0 +1,90 @@
+"""A small synthetic world for the page tests: identity folders, one tiny trained run, and a face photo.
+Everything lives in one session-scoped folder; the app finds it through SIAMESE_* environment variables."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from siamese.config import TrainConfig
+from siamese.runs import new_run_dir
+from siamese.train import train
+
+ROOT = Path(__file__).resolve().parents[2]
+ORL_FACE = ROOT.parent / "shared" / "datasets" / "orl_faces" / "s1" / "1.pgm"
+
+_spec = importlib.util.spec_from_file_location("shared_conftest", ROOT / "tests" / "conftest.py")
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
+
+
+def write_identity_folders(root: Path, n_identities: int = 12, n_images: int = 6, size: int = 32) -> Path:
+    for identity in range(n_identities):
+        folder = root / f"person_{identity:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(n_images):
+            _shared.identity_image(identity, index, size).save(folder / f"{index:03d}.png")
+    return root
+
+
+def tiny_config(data: Path, **overrides) -> TrainConfig:
+    values = dict(data=str(data), input_size=32, embedding_dim=16, p=4, k=2, epochs=2, augment=False, lr_schedule="constant",
+                  val_fraction=0.34, lr=3e-3, device="cpu", seed=0)
+    return TrainConfig(**{**values, **overrides})
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """{'root', 'runs', 'data', 'gallery', 'faces', 'run'}: a tiny trained run on synthetic identities."""
+    root = tmp_path_factory.mktemp("world")
+    faces = write_identity_folders(root / "data" / "synthetic")
+    runs = root / "runs"
+    run_dir = new_run_dir(runs, "tiny")
+    train(tiny_config(faces), run_dir, data_dir=root / "data")
+    return {"root": root, "runs": runs, "data": root / "data", "gallery": root / "gallery", "faces": faces,
+            "run": run_dir}
+
+
+@pytest.fixture
+def app_env(world, monkeypatch):
+    monkeypatch.setenv("SIAMESE_RUNS_DIR", str(world["runs"]))
+    monkeypatch.setenv("SIAMESE_DATA_DIR", str(world["data"]))
+    monkeypatch.setenv("SIAMESE_GALLERY_DIR", str(world["gallery"]))
+    return world
+
+
+@pytest.fixture
+def make_app(app_env):
+    """Factory: an AppTest of app.py opened on `page` (a file under app_pages/), already run once."""
+
+    def make(page: str | None = None, timeout: float = 60) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+        at.run()
+        if page:
+            at.switch_page(f"app_pages/{page}")
+            at.run()
+        return at
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def face_photo() -> bytes:
+    return face_photo_jpeg()
+
+
+def face_photo_jpeg(size: tuple[int, int] = (640, 480), offset: tuple[int, int] = (180, 70)) -> bytes:
+    """A real face (ORL s1/1, upscaled three times) on a plain background, as JPEG bytes."""
+    if not ORL_FACE.exists():
+        pytest.skip(f"{ORL_FACE} is absent: face-detection tests need a real face")
+    face = Image.open(ORL_FACE).convert("RGB").resize((276, 336))
+    photo = Image.new("RGB", size, (120, 140, 160))
+    photo.paste(face, offset)
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
