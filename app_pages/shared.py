@@ -66,12 +66,14 @@ def threshold_study(run: Path):
 
 
 @st.cache_resource(max_entries=4)
-def _gallery(run: str, key: tuple) -> Gallery:
+def _gallery(run: str, key: tuple, on_disk: str) -> Gallery:
     return Gallery(GALLERY_DIR, model(Path(run)))
 
 
 def gallery(run: Path) -> Gallery:
-    return _gallery(str(run), _model_key(run, None))
+    # Every enrolment or removal, from this app or the command line, renames a new embedding cache into
+    # gallery/embeddings, which changes that folder's modification time: a changed gallery is reloaded.
+    return _gallery(str(run), _model_key(run, None), runs.file_fingerprint(GALLERY_DIR / "embeddings"))
 
 
 @st.cache_resource(max_entries=16, show_spinner="Embedding images…")

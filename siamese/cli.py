@@ -125,18 +125,26 @@ def _open_gallery(args: argparse.Namespace):
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from PIL import Image
-
-    from .data import load_image
-
     gallery = _open_gallery(args)
-    images = []
-    for path in args.images:
-        load_image(path, 32)  # refuses unreadable or oversized files with a clear message
-        images.append(Image.open(path).convert("RGB"))
-    count = gallery.enroll(args.name, images)
+    crops = [_face(path, args).crop for path in args.images]
+    count = gallery.enroll(args.name, crops)
     print(json.dumps({"enrolled": args.name, "images": count, "identities": len(gallery.identities())}))
     return 0
+
+
+def _face(path: str, args: argparse.Namespace):
+    """The same face detection and crop as the dashboard's, so CLI and dashboard enrolments compare."""
+    from .errors import ImageError
+    from .faces import prepare_face
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return prepare_face(data, detect=not args.no_detect, allow_largest=args.largest)
+    except ImageError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -149,17 +157,24 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .data import load_image
+    from .faces import face_tensor
 
     gallery = _open_gallery(args)
     config = gallery.model.config
-    image = load_image(args.image, config.input_size, config.colour)[None]
+    image = face_tensor(_face(args.image, args).crop, config.input_size, config.colour)
     if args.claim:
         result = gallery.verify(image, args.claim)
         print(json.dumps(asdict(result), indent=2))
         return 0 if result.accepted else 1
     print(json.dumps(asdict(gallery.identify(image)), indent=2))
     return 0
+
+
+def _add_face_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-detect", action="store_true", help="the images are face crops already "
+                        "(like ORL): use them whole instead of detecting the face")
+    parser.add_argument("--largest", action="store_true", help="when a photo shows several faces, use "
+                        "the largest instead of refusing it")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,14 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
         p.add_argument("--name", required=True, help="the person's name")
         if name == "enroll":
-            p.add_argument("images", nargs="+", help="face images of the person")
+            p.add_argument("images", nargs="+", help="photos of the person (one face each)")
+            _add_face_options(p)
         p.set_defaults(func=func)
 
     p = sub.add_parser("verify", help="1:1 with --claim NAME (exit 0 accepted, 1 rejected), else 1:N identify")
     p.add_argument("--run", required=True, help="run folder of the model")
     p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
     p.add_argument("--claim", help="the identity the person claims to be")
-    p.add_argument("image", help="a face image")
+    p.add_argument("image", help="a photo with one face")
+    _add_face_options(p)
     p.set_defaults(func=cmd_verify)
     return parser
 
