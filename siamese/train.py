@@ -156,11 +156,12 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
                 append_metrics(paths.metrics, final)
                 notify(final)
-            if _snapshot_due(epoch, model) or (epoch == config.epochs and _snapshot_small(model)):
+            reason = stop.reason()
+            ending = bool(reason) or _out_of_time(config, start) or epoch == config.epochs
+            if _snapshot_due(epoch, model) or (ending and _snapshot_small(model)):
                 paths.snapshots.mkdir(exist_ok=True)
                 save_torch(paths.snapshots / f"epoch-{epoch:04d}.pt", {"model": model.state_dict(),
                                                                       "epoch": epoch, "step": step})
-            reason = stop.reason()
             if reason or _out_of_time(config, start):
                 status, message = ("stopped", reason) if reason else ("finished", "time budget reached")
                 break
