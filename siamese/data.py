@@ -257,10 +257,12 @@ def extract_zip(archive: str | Path | bytes, target: str | Path) -> Path:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with handle.open(member) as src, open(destination, "wb") as dst:
                     _copy_limited(src, dst, member.file_size)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
+                # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks.
                 if destination.is_file():
                     destination.unlink()
-                raise DatasetError(f"zip member {member.filename!r} cannot be extracted ({exc})") from None
+                raise DatasetError(f"zip member {member.filename!r} cannot be extracted ({exc}); make the zip "
+                                   "again without a password, with ordinary (deflate) compression") from None
     return _dataset_root(target)
 
 
