@@ -122,13 +122,6 @@ def line_figure(title: str, x_title: str, y_title: str, height: int = 300) -> go
     return fig
 
 
-def clock(seconds: float | None) -> str:
-    if seconds is None or not np.isfinite(seconds):
-        return "--:--"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes:02d}:{secs:02d}"
-
-
 HOVER_SCRIPT = """
 var gd = document.getElementById('{plot_id}');
 var box = document.getElementById('face-box');

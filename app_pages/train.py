@@ -4,7 +4,7 @@ from dataclasses import fields
 
 import streamlit as st
 
-from app_pages.shared import DATA_DIR, RUNS_DIR, clock, line_figure
+from app_pages.shared import DATA_DIR, RUNS_DIR, line_figure
 from siamese import launch
 from siamese.config import TrainConfig, field_types
 from siamese.errors import SiameseError
@@ -86,7 +86,7 @@ def live_view(run_dir):
         st.error(progress.message)
     rate = f"{progress.images_per_second:,.0f} images/s" if progress.images_per_second else ""
     st.progress(progress.fraction, text=f"epoch {progress.epoch} · {progress.fraction:.0%} · "
-                f"{clock(progress.elapsed)} elapsed · {clock(progress.remaining)} left · {rate}")
+                f"{launch.clock(progress.elapsed)} elapsed · {launch.clock(progress.remaining)} left · {rate}")
     loss_col, val_col = st.columns(2)
     fig = line_figure("Training loss", "step", "loss")
     fig.add_scatter(x=progress.steps, y=progress.losses, mode="lines", name="loss per step")

@@ -13,6 +13,7 @@ import numpy as np
 
 from .config import TrainConfig, field_types
 from .errors import SiameseError
+from .launch import clock
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -42,28 +43,21 @@ class ConsoleProgress:
             bar = "#" * int(record["fraction"] * 20)
             self.stream.write(f"\r[{bar:<20}] {record['fraction']:4.0%}  epoch {record['epoch']}  "
                               f"loss {record['loss']:.4f}  {record['images_per_second']:5.0f} img/s  "
-                              f"{_clock(record['elapsed'])} elapsed, {_clock(record['remaining'])} left ")
+                              f"{clock(record['elapsed'])} elapsed, {clock(record['remaining'])} left ")
         elif record["kind"] == "epoch":
             self.stream.write(("\r" if self.live else "") +
                               f"epoch {record['epoch']:3d}  loss {_number(record['train_loss'])}  "
                               f"val AUC {record['val_auc']:.4f}  EER {record['val_eer']:.4f}  "
                               f"{record['n_way']}-way one-shot {record['oneshot_accuracy']:.3f}  "
-                              f"[{_clock(record['elapsed'])}]" + " " * 20 + "\n")
+                              f"[{clock(record['elapsed'])}]" + " " * 20 + "\n")
         elif record["kind"] == "end":
             self.stream.write(f"{record['status']}: {record['message']} after {record['step']} steps, "
-                              f"{_clock(record['elapsed'])}\n")
+                              f"{clock(record['elapsed'])}\n")
         self.stream.flush()
 
 
 def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
-
-
-def _clock(seconds: float) -> str:
-    if seconds != seconds:  # NaN before the first step
-        return "--:--"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{secs:02d}"
 
 
 def cmd_train(args: argparse.Namespace) -> int:

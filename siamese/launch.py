@@ -161,6 +161,14 @@ def stop_training(run_dir: str | Path) -> None:
     request_stop(run_dir)
 
 
+def clock(seconds: float | None) -> str:
+    """Seconds as mm:ss (h:mm:ss past an hour); '--:--' when unknown (None or NaN before the first step)."""
+    if seconds is None or not math.isfinite(seconds):
+        return "--:--"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes:02d}:{secs:02d}"
+
+
 @dataclass
 class Progress:
     status: str                       # starting, running, finished, stopped, diverged, failed, interrupted
