@@ -16,17 +16,22 @@ from .errors import SiameseError
 from .launch import clock
 
 
+# Long spellings of the one-letter fields: torchrun reads the whole command line before handing it on, and
+# stops at `--p` as an ambiguous abbreviation of its own `--print-completion`.
+ALIASES = {"p": "--identities-per-batch", "k": "--images-per-identity"}
+
+
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     """One option per TrainConfig field, named and described by the dataclass itself."""
     types = field_types()
     for f in fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
+        flags = ["--" + f.name.replace("_", "-")] + ([ALIASES[f.name]] if f.name in ALIASES else [])
         help_text = f"{f.metadata['help']} (default: {f.default})"
         if types[f.name] is bool:
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+            parser.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)
         else:
-            parser.add_argument(flag, dest=f.name, type=types[f.name], default=None,
+            parser.add_argument(*flags, dest=f.name, type=types[f.name], default=None,
                                 choices=f.metadata.get("choices"), help=help_text)
 
 
@@ -61,30 +66,51 @@ def _number(value: float | None) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .runs import new_run_dir
-    from .train import resume, train
+    from .distributed import init_world, leave_world
+    from .train import resume
 
-    progress = None if args.quiet else ConsoleProgress()
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
-    if args.resume:
-        result = resume(args.resume, progress, args.data_dir, epochs=values.get("epochs"),
-                        max_seconds=values.get("max_seconds"))
-    else:
-        config = TrainConfig.from_dict(values)
+    config = None if args.resume else TrainConfig.from_dict(values)
+    # Under torchrun every process runs this command; they join one process group, and rank 0 alone
+    # creates the run folder, shows progress and prints the result.
+    world = init_world(values.get("device", "auto"))
+    progress = None if args.quiet or not world.is_main else ConsoleProgress()
+    try:
+        if args.resume:
+            result = resume(args.resume, progress, args.data_dir, world, epochs=values.get("epochs"),
+                            max_seconds=values.get("max_seconds"))
+        else:
+            result = _train_new(config, args, progress, world)
+    except BaseException:
+        leave_world(world, wait=False)  # the other ranks may never reach a barrier now
+        raise
+    leave_world(world)
+    if world.is_main:
+        print(json.dumps({"run": str(result.run_dir), "status": result.status, "message": result.message,
+                          "epochs": result.epochs, "steps": result.steps, "seconds": round(result.seconds, 2),
+                          "processes": world.size,
+                          **({"val_auc": result.final["val_auc"], "val_eer": result.final["val_eer"]}
+                             if result.final else {})}))
+    return 0 if result.status in ("finished", "stopped") else 3
+
+
+def _train_new(config: TrainConfig, args: argparse.Namespace, progress, world):
+    from .runs import new_run_dir
+    from .train import train
+
+    run_dir = None
+    if world.is_main:
         out = Path(args.out) if args.out else None
         run_dir = new_run_dir(out.parent if out else Path("runs"), out.name if out else None)
-        print(f"run folder: {run_dir}", file=sys.stderr)
-        try:
-            result = train(config, run_dir, progress, args.data_dir)
-        except SiameseError:
-            if not any(run_dir.iterdir()):
-                run_dir.rmdir()  # the data could not be loaded: leave no empty run behind
-            raise
-    print(json.dumps({"run": str(result.run_dir), "status": result.status, "message": result.message,
-                      "epochs": result.epochs, "steps": result.steps, "seconds": round(result.seconds, 2),
-                      **({"val_auc": result.final["val_auc"], "val_eer": result.final["val_eer"]}
-                         if result.final else {})}))
-    return 0 if result.status in ("finished", "stopped") else 3
+        print(f"run folder: {run_dir}" + (f" ({world.size} processes)" if world.distributed else ""),
+              file=sys.stderr)
+    run_dir = world.broadcast(run_dir)
+    try:
+        return train(config, run_dir, progress, args.data_dir, world=world)
+    except SiameseError:
+        if world.is_main and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # the data could not be loaded: leave no empty run behind
+        raise
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ OPTIMIZER_NAMES = ("adam", "adamw", "sgd")
 SCHEDULE_NAMES = ("cosine", "constant")
 COLOUR_NAMES = ("grey", "rgb")
 DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
+LOADING_NAMES = ("auto", "memory", "stream")
 
 # Fields where None means "choose for me" (margin) or "no limit" (max_seconds).
 OPTIONAL_FIELDS = ("margin", "max_seconds")
@@ -54,13 +55,18 @@ class TrainConfig:
     p: int = _field(16, "identities per batch (P of a P x K batch)")
     k: int = _field(4, "images per identity in a batch (K of a P x K batch)")
     epochs: int = _field(80, "maximum number of epochs (one epoch: as many images as the training set holds)")
-    max_seconds: float | None = _field(None, "time budget for training, seconds; stops after the current step")
+    max_seconds: float | None = _field(None, "time budget for training, seconds; checked before every update")
     eval_every: int = _field(1, "evaluate the validation identities every this many epochs")
     augment: bool = _field(True, "random affine, flip, brightness and contrast on training images")
     augment_strength: float = _field(1.0, "scales the augmentation ranges (0 = none, 1 = Koch et al.'s)")
     val_fraction: float = _field(0.25, "fraction of identities held out for validation")
     seed: int = _field(0, "random seed for the split, sampling, augmentation and initial weights")
     device: str = _field("auto", "auto picks CUDA, then MPS, then the CPU", choices=DEVICE_NAMES)
+    data_loading: str = _field("auto", "memory decodes every image once up front; stream decodes each batch "
+                               "from disk in DataLoader workers; auto streams large folders", choices=LOADING_NAMES)
+    loader_workers: int = _field(4, "DataLoader worker processes decoding images when streaming")
+    gather_embeddings: bool = _field(True, "under torchrun, form pairs and triplets over the embeddings of "
+                                     "all processes, so hard-negative mining sees the combined batch")
 
     def __post_init__(self) -> None:
         if self.margin is None:
@@ -85,6 +91,7 @@ class TrainConfig:
         _check(self.max_seconds is None or self.max_seconds > 0, "max_seconds", "must be positive")
         _check(0 <= self.augment_strength <= 3, "augment_strength", "must be between 0 and 3")
         _check(0 < self.val_fraction < 1, "val_fraction", "must be between 0 and 1")
+        _check(self.loader_workers >= 0, "loader_workers", "must be zero (decode in the training process) or more")
         _check(bool(str(self.data).strip()), "data", "is empty; name a dataset, a folder or a .zip")
 
     @property

@@ -2,7 +2,8 @@
 
 A dataset on disk is a folder of identity folders, `root/<identity>/<image>` (the layout of LFW and ORL).
 In memory it is a `FaceDataset`: every image decoded, converted and resized once into one uint8 tensor
-`(N, C, H, W)`, so an epoch never touches the disk again.
+`(N, C, H, W)`, so an epoch never touches the disk again. Folders too big for that (CASIA-WebFace,
+VGGFace2) are read as `ImageFiles` instead, decoded batch by batch by DataLoader workers.
 """
 
 from __future__ import annotations
@@ -153,9 +154,16 @@ def load_folder(root: str | Path, size: int, colour: str = "grey") -> FaceDatase
     """Decode a folder of identity folders. Unreadable images are skipped and listed in `problems`;
     identities left with fewer than 2 images are dropped with a warning (they give no genuine pair)."""
     scan = scan_folder(root)
-    images, labels, paths, identities = [], [], [], []
-    problems = list(scan.problems)
-    for name, files in scan.identities.items():
+    return decode_identities(scan.identities, size, colour, Path(root).name, scan.problems)
+
+
+def decode_identities(identities: dict[str, list[Path]], size: int, colour: str, name: str,
+                      problems: list[str] | None = None) -> FaceDataset:
+    """Decode the image files of each identity into one dataset, skipping unreadable images and
+    identities left with fewer than 2 images; every skip is listed in `problems` and logged."""
+    images, labels, paths, kept = [], [], [], []
+    problems = list(problems or [])
+    for identity, files in identities.items():
         decoded = []
         for path in files:
             try:
@@ -163,17 +171,50 @@ def load_folder(root: str | Path, size: int, colour: str = "grey") -> FaceDatase
             except ImageError as exc:
                 problems.append(f"skipped {exc}")
         if len(decoded) < 2:
-            problems.append(f"identity '{name}' has {len(decoded)} readable image(s); "
+            problems.append(f"identity '{identity}' has {len(decoded)} readable image(s); "
                             "at least 2 are needed for genuine pairs, so it was left out")
             continue
         for tensor, path in decoded:
             images.append(tensor)
-            labels.append(len(identities))
+            labels.append(len(kept))
             paths.append(path)
-        identities.append(name)
+        kept.append(identity)
     for problem in problems:
         log.warning(problem)
-    return _finish(images, labels, identities, paths, Path(root).name, problems)
+    return _finish(images, labels, kept, paths, name, problems)
+
+
+class ImageFiles(torch.utils.data.Dataset):
+    """Images decoded from their files on every access, for datasets too big to decode up front: item i
+    is ((C, size, size) uint8, label). DataLoader workers do the decoding in parallel with training.
+
+    A file that turns out unreadable is logged and replaced by another image of the same identity, so a
+    P x K batch keeps its shape; the up-front scan only checks names, not pixels.
+    """
+
+    def __init__(self, identities: dict[str, list[Path]], size: int, colour: str, name: str = ""):
+        self.identities = list(identities)
+        self.paths = [str(p) for files in identities.values() for p in files]
+        self.labels = torch.tensor([i for i, files in enumerate(identities.values()) for _ in files],
+                                   dtype=torch.long)
+        self.size, self.colour, self.name = size, colour, name
+        starts = np.cumsum([0] + [len(files) for files in identities.values()])
+        self._ranges = list(zip(starts[:-1].tolist(), starts[1:].tolist()))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        label = int(self.labels[index])
+        first, end = self._ranges[label]
+        for attempt in range(end - first):
+            candidate = first + (index - first + attempt) % (end - first)
+            try:
+                return load_image(self.paths[candidate], self.size, self.colour), label
+            except ImageError as exc:
+                log.warning("skipped %s; another image of '%s' took its place", exc, self.identities[label])
+        raise DatasetError(f"identity '{self.identities[label]}' has no readable image left; remove its "
+                           "folder or its broken files")
 
 
 def _finish(images: list[torch.Tensor], labels: list[int], identities: list[str], paths: list[str],
@@ -319,17 +360,25 @@ def find_datasets(data_dir: str | Path = "data") -> dict[str, Path]:
 
 def load_dataset(source: str, size: int, colour: str = "grey", data_dir: str | Path = "data") -> FaceDataset:
     """Load a dataset by name: a built-in, a dataset folder under `data_dir`, a folder path, or a .zip."""
-    if source in BUILTIN_SOURCES:
+    folder = dataset_folder(source, data_dir)
+    if folder is None:
         return load_builtin(source, size, colour, data_dir)
+    return load_folder(folder, size, colour)
+
+
+def dataset_folder(source: str, data_dir: str | Path = "data") -> Path | None:
+    """The folder of identity folders that `source` names (a .zip is extracted under `data_dir` first),
+    or None for a built-in dataset."""
+    if source in BUILTIN_SOURCES:
+        return None
     path = Path(source).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
-        target = Path(data_dir) / path.stem
-        return load_folder(extract_zip(path, target), size, colour)
+        return extract_zip(path, Path(data_dir) / path.stem)
     if path.is_dir():
-        return load_folder(path, size, colour)
+        return path
     named = find_datasets(data_dir)
     if source in named:
-        return load_folder(named[source], size, colour)
+        return named[source]
     known = list(BUILTIN_SOURCES) + sorted(named)
     raise DatasetError(f"no dataset '{source}': give a folder of identity folders, a .zip of them, "
                        f"or one of: {', '.join(known)}")

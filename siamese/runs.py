@@ -244,7 +244,8 @@ def run_summary(run_dir: Path) -> dict:
     return {
         "run": run_dir.name, "status": status.get("status", "unknown"), "data": config.data,
         "model": config.model, "loss": config.loss, "distance": config.distance, "dim": config.embedding_dim,
-        "lr": config.lr, "batch": f"{config.p}x{config.k}", "epochs": final.get("epoch", 0),
+        "lr": config.lr, "batch": f"{config.p}x{config.k}", "processes": status.get("processes", 1),
+        "epochs": final.get("epoch", 0),
         "val_auc": final.get("val_auc"), "val_eer": final.get("val_eer"),
         "oneshot": final.get("oneshot_accuracy"),
         "seconds": max((r.get("elapsed", 0.0) for r in records), default=0.0),

@@ -20,9 +20,13 @@ class PKSampler:
     Identities with fewer than K images contribute all they have; if fewer than P identities exist, all
     of them are used. One epoch is ceil(N / (P*K)) batches, so it sees about as many images as the
     dataset holds.
+
+    With several training processes, every rank draws the same sequence from the same seed and keeps
+    every `world_size`-th batch starting at its `rank`: the ranks get different batches, the same number
+    of them, and one epoch across all ranks still sees about the dataset once.
     """
 
-    def __init__(self, labels: torch.Tensor, p: int, k: int, seed: int = 0):
+    def __init__(self, labels: torch.Tensor, p: int, k: int, seed: int = 0, rank: int = 0, world_size: int = 1):
         labels = np.asarray(labels)
         self.by_identity = [np.flatnonzero(labels == c) for c in np.unique(labels)]
         self.by_identity = [ix for ix in self.by_identity if len(ix) >= 2]
@@ -31,7 +35,8 @@ class PKSampler:
         self.p = min(p, len(self.by_identity))
         self.k = k
         self.rng = np.random.default_rng(seed)
-        self.batches_per_epoch = max(1, math.ceil(len(labels) / (self.p * self.k)))
+        self.rank, self.world_size = rank, world_size
+        self.batches_per_epoch = max(1, math.ceil(len(labels) / (self.p * self.k * world_size)))
 
     def batch(self) -> np.ndarray:
         """One batch of indices into the dataset, grouped by identity."""
@@ -43,8 +48,17 @@ class PKSampler:
         return np.concatenate(parts)
 
     def epoch(self):
-        for _ in range(self.batches_per_epoch):
-            yield self.batch()
+        """This rank's batches of one epoch (`batches_per_epoch` of them)."""
+        for i in range(self.batches_per_epoch * self.world_size):
+            batch = self.batch()
+            if i % self.world_size == self.rank:
+                yield batch
+
+    def __iter__(self):
+        return self.epoch()
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
 
     def state(self) -> dict:
         return self.rng.bit_generator.state

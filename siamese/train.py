@@ -4,6 +4,7 @@
 identities after every epoch, and writes everything to the run folder (see `runs.py`). Progress goes to an
 optional callback, never to the screen directly, so the command line, the dashboard and tests each show it
 their own way. It stops cleanly on a STOP file, SIGINT or SIGTERM, the epoch limit or the time budget.
+Under `torchrun` the same function runs in every process with DistributedDataParallel (`distributed.py`).
 """
 
 from __future__ import annotations
@@ -13,19 +14,23 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
 
 from .augment import Augmenter
 from .config import TrainConfig
-from .data import FaceDataset, load_dataset, split_identities
+from .data import (FaceDataset, FolderScan, ImageFiles, dataset_folder, decode_identities, load_builtin,
+                   scan_folder, split_identities)
+from .distributed import World, init_world
 from .evaluate import embed_images, evaluate_embeddings
 from .losses import build_loss, pair_distance_fn
-from .models import build_model, pick_device
+from .models import build_model
 from .errors import RunError
 from .runs import (RunPaths, append_metrics, load_torch, read_json, run_config, save_threshold, save_torch,
                    write_json)
@@ -38,6 +43,11 @@ Callback = Callable[[dict], None]
 CHECKPOINT_SECONDS = 20.0
 SNAPSHOT_MAX_PARAMETERS = 5_000_000
 ONESHOT_TRIALS_PER_EPOCH = 500
+# data_loading=auto streams folders with more images than this (about 20 MB decoded at 32x32 grey, but
+# minutes of decoding before the first step); streamed runs validate on a sample of held-out identities.
+STREAM_ABOVE_IMAGES = 20_000
+VALIDATION_MAX_IMAGES = 3_000
+VALIDATION_IMAGES_PER_IDENTITY = 20
 
 
 @dataclass
@@ -48,14 +58,17 @@ class TrainResult:
     epochs: int
     steps: int
     seconds: float
-    final: dict | None   # the last epoch's validation record
+    final: dict | None   # the last epoch's validation record (rank 0 only under torchrun)
+    model: torch.nn.Module | None = field(default=None, repr=False)  # the trained embedding network
 
 
 class _StopFlag:
-    """Set by SIGINT / SIGTERM (when training runs in the main thread) or by a STOP file in the run."""
+    """Set by SIGINT / SIGTERM (when training runs in the main thread) or by a STOP file in the run, which
+    only rank 0 watches: the other ranks may run on machines that do not see the run folder."""
 
-    def __init__(self, stop_file: Path):
+    def __init__(self, stop_file: Path, watch_file: bool = True):
         self.stop_file = stop_file
+        self.watch_file = watch_file
         self.signalled: str | None = None
         self._previous: dict = {}
 
@@ -75,114 +88,221 @@ class _StopFlag:
     def reason(self) -> str | None:
         if self.signalled:
             return f"stopped by {self.signalled}"
-        if self.stop_file.exists():
+        if self.watch_file and self.stop_file.exists():
             return "stopped on request"
         return None
 
 
-def prepare_data(config: TrainConfig, data_dir: str | Path = "data") -> tuple[FaceDataset, FaceDataset, dict]:
-    """Load the dataset and split it by identity: (train, validation, split record)."""
-    dataset = load_dataset(config.data, config.input_size, config.colour, data_dir)
+def prepare_data(config: TrainConfig, data_dir: str | Path = "data") -> tuple[FaceDataset | ImageFiles,
+                                                                              FaceDataset, dict]:
+    """Load the dataset and split it by identity: (train, validation, split record). The training side is
+    an `ImageFiles` when the folder is streamed from disk (see `streams`), else decoded in memory."""
+    folder = dataset_folder(config.data, data_dir)
+    scan = scan_folder(folder) if folder is not None else None
+    if scan is not None and streams(config, scan):
+        return _streamed_data(config, scan, folder.name)
+    dataset = (load_builtin(config.data, config.input_size, config.colour, data_dir) if scan is None else
+               decode_identities(scan.identities, config.input_size, config.colour, folder.name, scan.problems))
     train_ids, val_ids = split_identities(dataset.identities, config.val_fraction, config.seed)
     split = {"dataset": dataset.name, "train": train_ids, "validation": val_ids,
              "problems": dataset.problems}
     return dataset.subset(train_ids), dataset.subset(val_ids), split
 
 
+def streams(config: TrainConfig, scan: FolderScan) -> bool:
+    """Whether to decode training images batch by batch instead of all up front: when asked, or (auto)
+    when the folder holds more than STREAM_ABOVE_IMAGES images, where decoding first would keep the
+    user waiting minutes and could fill the memory."""
+    if config.data_loading != "auto":
+        return config.data_loading == "stream"
+    return sum(len(files) for files in scan.identities.values()) > STREAM_ABOVE_IMAGES
+
+
+def _streamed_data(config: TrainConfig, scan: FolderScan, name: str) -> tuple[ImageFiles, FaceDataset, dict]:
+    usable = {identity: files for identity, files in scan.identities.items() if len(files) >= 2}
+    problems = list(scan.problems)
+    if len(usable) < len(scan.identities):
+        problems.append(f"{len(scan.identities) - len(usable)} identit(ies) with fewer than 2 images were left out")
+    train_ids, val_ids = split_identities(sorted(usable), config.val_fraction, config.seed)
+    # Validation runs every epoch on rank 0 while the others wait: a seeded sample of held-out identities,
+    # decoded once, keeps it to seconds however large the dataset.
+    order = np.random.default_rng(config.seed).permutation(len(val_ids))
+    chosen, images = [], 0
+    for i in order:
+        if images >= VALIDATION_MAX_IMAGES and len(chosen) >= 2:
+            break
+        chosen.append(val_ids[i])
+        images += min(len(usable[val_ids[i]]), VALIDATION_IMAGES_PER_IDENTITY)
+    if len(chosen) < len(val_ids):
+        problems.append(f"validation uses {len(chosen)} of the {len(val_ids)} held-out identities")
+    val_files = {identity: usable[identity][:VALIDATION_IMAGES_PER_IDENTITY] for identity in sorted(chosen)}
+    val_set = decode_identities(val_files, config.input_size, config.colour, name)
+    train_set = ImageFiles({identity: usable[identity] for identity in train_ids}, config.input_size,
+                           config.colour, name)
+    split = {"dataset": name, "train": train_ids, "validation": val_set.identities, "problems": problems,
+             "streamed": True}
+    return train_set, val_set, split
+
+
+class _Objective(torch.nn.Module):
+    """The embedding network and the loss as one module, so DistributedDataParallel averages the gradients
+    of both (CosFace's class centres and the BCE head are parameters too). With `gather` (and several
+    processes) the loss sees the embeddings of every process: see `World.gather`."""
+
+    def __init__(self, model: torch.nn.Module, loss_fn: torch.nn.Module, world: World, gather: bool):
+        super().__init__()
+        self.model, self.loss_fn, self.world = model, loss_fn, world
+        self.gather = gather and world.distributed
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        embeddings = self.model(x)
+        if self.gather:
+            embeddings, labels = self.world.gather(embeddings, labels)
+        return self.loss_fn(embeddings, labels)
+
+
 def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = None,
-          data_dir: str | Path = "data", resume: bool = False) -> TrainResult:
+          data_dir: str | Path = "data", resume: bool = False, world: World | None = None) -> TrainResult:
     """Train `config` into `run_dir` (created by the caller; see `runs.new_run_dir`). With `resume`, carry
-    on from the run's checkpoint with the config saved in the run."""
+    on from the run's checkpoint with the config saved in the run.
+
+    Under torchrun every process calls this with the same arguments; only rank 0 writes `run_dir` and
+    calls `callback`, and all ranks stop together (see `distributed.py`).
+    """
+    world = world or init_world(config.device)
     paths = RunPaths(Path(run_dir))
-    notify = callback or (lambda record: None)
+    notify = (callback or (lambda record: None)) if world.is_main else (lambda record: None)
     torch.manual_seed(config.seed)
-    device = pick_device(config.device)
+    device = world.device
     train_set, val_set, split = prepare_data(config, data_dir)
 
     model = build_model(config).to(device)
     loss_fn = build_loss(config, len(train_set.identities)).to(device)
-    optimizer = _build_optimizer(config, list(model.parameters()) + list(loss_fn.parameters()))
-    sampler = PKSampler(train_set.labels, config.p, config.k, seed=config.seed)
-    augment = Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1)
+    objective = _Objective(model, loss_fn, world, config.gather_embeddings)
+    optimizer = _build_optimizer(config, list(objective.parameters()))
+    sampler = PKSampler(train_set.labels, config.p, config.k, config.seed, world.rank, world.size)
+    augment = Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1 + world.rank)
     steps_total = config.epochs * sampler.batches_per_epoch
     epoch, step = 0, 0
     if resume:
-        epoch, step = _restore(paths, model, loss_fn, optimizer, sampler, augment)
-    else:
+        epoch, step = _restore(paths, world, model, loss_fn, optimizer, sampler, augment)
+    elif world.is_main:
         config.save(paths.config)
-        write_json(paths.split, split)
-    paths.stop.unlink(missing_ok=True)
-    _write_status(paths, "running", "training", config, epoch)
+        write_json(paths.split, {**split, "processes": world.size})
+    if world.is_main:
+        paths.stop.unlink(missing_ok=True)
+        _write_status(paths, "running", "training", config, epoch, world)
+    if world.distributed:
+        objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
 
-    images = train_set.images.to(device)
-    labels = train_set.labels.to(device)
+    batches = _batch_source(train_set, sampler, config, device)
     distance = pair_distance_fn(config, loss_fn)
     start = time.perf_counter()
     last_checkpoint = start
     final, status, message = None, "finished", f"reached {config.epochs} epochs"
     losses: list[float] = []
 
-    with _StopFlag(paths.stop) as stop:
+    with _StopFlag(paths.stop, watch_file=world.is_main) as stop:
         while epoch < config.epochs:
             epoch += 1
-            losses = []
-            for batch in sampler.epoch():
+            losses, halt = [], None
+            for images, labels in batches():
                 tick = time.perf_counter()
-                index = torch.from_numpy(batch).to(device)
-                x = augment(images[index].float().div_(255.0)).mul_(2.0).sub_(1.0)
-                loss = loss_fn(model(x), labels[index])
-                if not torch.isfinite(loss):
+                x = augment(images.float().div_(255.0)).mul_(2.0).sub_(1.0)
+                loss = objective(x, labels)
+                value = loss.item()
+                # One all-reduce a step, before backward, so every rank takes the same decision: a non-finite
+                # loss anywhere skips this update everywhere; a stop request or the end of the time budget
+                # ends the run before this update, on every rank; and the clock is the ranks' mean, so the
+                # time-following learning rate is the same on each.
+                stops, bad, elapsed, loss_sum = world.sum([float(stop.reason() is not None),
+                                                           float(not math.isfinite(value)),
+                                                           time.perf_counter() - start,
+                                                           value if math.isfinite(value) else 0.0])
+                elapsed /= world.size
+                if bad:
                     status, message = "diverged", (
-                        f"the loss became {loss.item()} at step {step + 1}: training diverged. Lower the "
-                        f"learning rate (now {config.lr:g}); the last good checkpoint is kept.")
+                        f"the loss became {value if not math.isfinite(value) else 'non-finite'} at step {step + 1}"
+                        f": training diverged. Lower the learning rate (now {config.lr:g}); the last good "
+                        "checkpoint is kept.")
                     break
-                _set_lr(optimizer, config, _progress(config, step, steps_total, time.perf_counter() - start))
+                if stops:
+                    halt = ("stopped", stop.reason() or "stopped on request")
+                elif config.max_seconds is not None and elapsed >= config.max_seconds:
+                    halt = ("finished", "time budget reached")
+                if halt:
+                    break
+                _set_lr(optimizer, config, _progress(config, step, steps_total, elapsed))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
                 step += 1
-                losses.append(loss.item())
-                now = time.perf_counter()
-                record = {"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1], "images": len(batch),
-                          "images_per_second": len(batch) / max(now - tick, 1e-9),
-                          "elapsed": now - start, "steps_total": steps_total}
-                append_metrics(paths.metrics, record)
-                notify(_with_eta(record, config, steps_total))
-                if stop.reason() or _out_of_time(config, start):
-                    break
+                losses.append(loss_sum / world.size)
+                if world.is_main:
+                    now = time.perf_counter()
+                    record = {"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1],
+                              "images": len(labels) * world.size,
+                              "images_per_second": len(labels) * world.size / max(now - tick, 1e-9),
+                              "elapsed": elapsed, "steps_total": steps_total}
+                    append_metrics(paths.metrics, record)
+                    notify(_with_eta(record, config, steps_total))
             if status == "diverged":
                 break
-            if losses and (epoch % config.eval_every == 0 or epoch == config.epochs):
-                final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
-                append_metrics(paths.metrics, final)
-                notify(final)
-            reason = stop.reason()
-            ending = bool(reason) or _out_of_time(config, start) or epoch == config.epochs
-            if _snapshot_due(epoch, model) or (ending and _snapshot_small(model)):
-                paths.snapshots.mkdir(exist_ok=True)
-                save_torch(paths.snapshots / f"epoch-{epoch:04d}.pt", {"model": model.state_dict(),
-                                                                      "epoch": epoch, "step": step})
-            if reason or _out_of_time(config, start):
-                status, message = ("stopped", reason) if reason else ("finished", "time budget reached")
+            if world.is_main:
+                if losses and (epoch % config.eval_every == 0 or epoch == config.epochs):
+                    final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
+                    append_metrics(paths.metrics, final)
+                    notify(final)
+                if _snapshot_due(epoch, model) or ((halt or epoch == config.epochs) and _snapshot_small(model)):
+                    paths.snapshots.mkdir(exist_ok=True)
+                    save_torch(paths.snapshots / f"epoch-{epoch:04d}.pt", {"model": model.state_dict(),
+                                                                          "epoch": epoch, "step": step})
+            if halt:
+                status, message = halt
                 break
-            if time.perf_counter() - last_checkpoint > CHECKPOINT_SECONDS:
+            if world.is_main and time.perf_counter() - last_checkpoint > CHECKPOINT_SECONDS:
                 _save_checkpoint(paths, model, loss_fn, optimizer, sampler, augment, epoch, step)
                 last_checkpoint = time.perf_counter()
 
-    if status != "diverged":
-        if final is None or final["epoch"] != epoch:
-            final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
-            append_metrics(paths.metrics, final)
-            notify(final)
-        _save_checkpoint(paths, model, loss_fn, optimizer, sampler, augment, epoch, step)
-        save_threshold(paths.root, final["threshold"], "eer")
+    world.share_buffers(model)
     seconds = time.perf_counter() - start
-    end = {"kind": "end", "status": status, "message": message, "epoch": epoch, "step": step,
-           "elapsed": seconds}
-    append_metrics(paths.metrics, end)
-    _write_status(paths, status, message, config, epoch)
-    notify(end)
-    return TrainResult(paths.root, status, message, epoch, step, seconds, final)
+    if world.is_main:
+        if status != "diverged":
+            if final is None or final["epoch"] != epoch:
+                final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
+                append_metrics(paths.metrics, final)
+                notify(final)
+            _save_checkpoint(paths, model, loss_fn, optimizer, sampler, augment, epoch, step)
+            save_threshold(paths.root, final["threshold"], "eer")
+        seconds = time.perf_counter() - start
+        end = {"kind": "end", "status": status, "message": message, "epoch": epoch, "step": step,
+               "elapsed": seconds, "processes": world.size}
+        append_metrics(paths.metrics, end)
+        _write_status(paths, status, message, config, epoch, world)
+        notify(end)
+    return TrainResult(paths.root, status, message, epoch, step, seconds, final, model)
+
+
+def _batch_source(train_set: FaceDataset | ImageFiles, sampler: PKSampler, config: TrainConfig,
+                  device: torch.device) -> Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]:
+    """A function giving one epoch of (uint8 images (B, C, H, W), labels (B,)) batches on `device`."""
+    if isinstance(train_set, FaceDataset):
+        images, labels = train_set.images.to(device), train_set.labels.to(device)
+
+        def from_memory():
+            for batch in sampler.epoch():
+                index = torch.from_numpy(batch).to(device)
+                yield images[index], labels[index]
+        return from_memory
+
+    # The sampler runs in this process (so its state is checkpointed); workers only decode files.
+    loader = DataLoader(train_set, batch_sampler=sampler, num_workers=config.loader_workers,
+                        pin_memory=device.type == "cuda", persistent_workers=config.loader_workers > 0)
+
+    def from_disk():
+        for images, labels in loader:
+            yield images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+    return from_disk
 
 
 def _build_optimizer(config: TrainConfig, params: list) -> torch.optim.Optimizer:
@@ -190,10 +310,6 @@ def _build_optimizer(config: TrainConfig, params: list) -> torch.optim.Optimizer
         return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
     optimizer = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     return optimizer(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def _out_of_time(config: TrainConfig, start: float) -> bool:
-    return config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
 
 
 def _progress(config: TrainConfig, step: int, steps_total: int, elapsed: float) -> float:
@@ -248,21 +364,24 @@ def _save_checkpoint(paths: RunPaths, model, loss_fn, optimizer, sampler, augmen
     })
 
 
-def _restore(paths: RunPaths, model, loss_fn, optimizer, sampler, augment) -> tuple[int, int]:
-    state = load_torch(paths.checkpoint)
+def _restore(paths: RunPaths, world: World, model, loss_fn, optimizer, sampler, augment) -> tuple[int, int]:
+    # Rank 0 reads the checkpoint and sends it: the other ranks may not see the run folder.
+    state = world.broadcast(load_torch(paths.checkpoint) if world.is_main else None)
     model.load_state_dict(state["model"])
     loss_fn.load_state_dict(state["loss"])
     optimizer.load_state_dict(state["optimizer"])
     sampler.set_state(state["sampler"])
-    augment.set_state(state["augment"])
+    if world.is_main:  # the saved augmentation stream is rank 0's; the others keep their own seeds
+        augment.set_state(state["augment"])
     torch.set_rng_state(state["torch_rng"])
     return int(state["epoch"]), int(state["step"])
 
 
-def _write_status(paths: RunPaths, status: str, message: str, config: TrainConfig, epoch: int) -> None:
+def _write_status(paths: RunPaths, status: str, message: str, config: TrainConfig, epoch: int,
+                  world: World) -> None:
     previous = read_json(paths.status) if paths.status.exists() else {}
     write_json(paths.status, {
-        "status": status, "message": message, "pid": os.getpid(), "epoch": epoch,
+        "status": status, "message": message, "pid": os.getpid(), "processes": world.size, "epoch": epoch,
         "epochs": config.epochs, "max_seconds": config.max_seconds,
         "started": previous.get("started", time.time()),
         "updated": time.time(),
@@ -270,13 +389,19 @@ def _write_status(paths: RunPaths, status: str, message: str, config: TrainConfi
 
 
 def resume(run_dir: str | Path, callback: Callback | None = None, data_dir: str | Path = "data",
-           **overrides) -> TrainResult:
+           world: World | None = None, **overrides) -> TrainResult:
     """Carry on training a run from its checkpoint; `overrides` may raise epochs or set max_seconds."""
-    config = run_config(Path(run_dir))
-    config = TrainConfig.from_dict({**config.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
-    done = load_torch(RunPaths(Path(run_dir)).checkpoint)["epoch"]
-    if done >= config.epochs:
-        raise RunError(f"{Path(run_dir).name} has already trained {done} of {config.epochs} epochs; "
-                       "raise --epochs to train it further")
-    config.save(RunPaths(Path(run_dir)).config)
-    return train(config, run_dir, callback, data_dir, resume=True)
+    world = world or init_world()
+    paths = RunPaths(Path(run_dir))
+    values = None
+    if world.is_main:
+        config = run_config(paths.root)
+        config = TrainConfig.from_dict({**config.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
+        done = load_torch(paths.checkpoint)["epoch"]
+        if done >= config.epochs:
+            raise RunError(f"{paths.root.name} has already trained {done} of {config.epochs} epochs; "
+                           "raise --epochs to train it further")
+        config.save(paths.config)
+        values = config.to_dict()
+    config = TrainConfig.from_dict(world.broadcast(values))
+    return train(config, run_dir, callback, data_dir, resume=True, world=world)

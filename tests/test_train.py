@@ -15,6 +15,7 @@ from PIL import Image
 
 from siamese import train as train_module
 from siamese.config import TrainConfig
+from siamese.data import FaceDataset, ImageFiles
 from siamese.errors import SiameseError
 from siamese.evaluate import embed_images, evaluate_embeddings
 from siamese.losses import build_loss, pair_distance_fn
@@ -41,19 +42,6 @@ def one_thread():
 def faces(make_identity_folders):
     """12 clean synthetic identities x 6 images (an untrained network already separates them)."""
     return make_identity_folders(n_identities=12, n_images=6)
-
-
-@pytest.fixture
-def noisy_faces(make_identity_folders):
-    """12 identities x 6 images with heavy pixel noise, so that an untrained network does not already
-    separate them (its validation AUC is about 0.75) and training has something to learn."""
-    root = make_identity_folders(n_identities=12, n_images=6)
-    rng = np.random.default_rng(0)
-    for path in sorted(root.rglob("*.png")):
-        pixels = np.asarray(Image.open(path), dtype=np.float64)
-        noisy = np.clip(pixels + rng.normal(0, 0.3 * 255, pixels.shape), 0, 255).astype(np.uint8)
-        Image.fromarray(noisy, mode="L").save(path)
-    return root
 
 
 def small_config(data: Path, **overrides) -> TrainConfig:
@@ -313,3 +301,37 @@ def test_resuming_a_finished_run_without_more_epochs_is_clean(faces, tmp_path):
         assert (result.status, result.epochs, result.steps) == ("finished", 1, 3)
     assert read_status(run)["status"] == "finished"
     metrics_lines(run)  # every line strict JSON (no NaN train_loss for an epoch without steps)
+
+
+def test_streaming_from_disk_trains_exactly_like_decoding_up_front(noisy_faces, tmp_path):
+    in_memory = train(small_config(noisy_faces, data_loading="memory", augment=True), run_folder(tmp_path, "m"))
+    streamed = train(small_config(noisy_faces, data_loading="stream", loader_workers=2, augment=True),
+                     run_folder(tmp_path, "s"))
+    # The same seeded batches, decoded by two worker processes instead of up front: the same run.
+    losses = [[r["loss"] for r in read_metrics(result.run_dir / "metrics.jsonl", "step")]
+              for result in (in_memory, streamed)]
+    assert len(losses[0]) == 9 and losses[0] == losses[1]
+    assert streamed.final["val_auc"] == in_memory.final["val_auc"]
+    assert json.loads((streamed.run_dir / "split.json").read_text())["streamed"] is True
+
+
+def test_auto_streams_folders_above_the_image_limit(faces, monkeypatch):
+    train_set, val_set, _ = prepare_data(small_config(faces))
+    assert isinstance(train_set, FaceDataset)  # 72 images: decoded up front
+    monkeypatch.setattr(train_module, "STREAM_ABOVE_IMAGES", 50)
+    train_set, val_set, split = prepare_data(small_config(faces))
+    assert isinstance(train_set, ImageFiles) and len(train_set) == 36
+    assert isinstance(val_set, FaceDataset) and len(val_set) == 36 and split["streamed"]
+    assert sorted(train_set.identities + val_set.identities) == [f"person_{i:02d}" for i in range(12)]
+
+
+def test_streamed_validation_is_a_seeded_sample_of_held_out_identities(faces, monkeypatch):
+    monkeypatch.setattr(train_module, "VALIDATION_MAX_IMAGES", 10)
+    monkeypatch.setattr(train_module, "VALIDATION_IMAGES_PER_IDENTITY", 4)
+    config = small_config(faces, data_loading="stream")
+    _, val_set, split = prepare_data(config)
+    # 6 held-out identities of 6 images: identities are added, 4 images each, until 10 images are reached.
+    assert len(val_set.identities) == 3 and len(val_set) == 12
+    assert "validation uses 3 of the 6 held-out identities" in split["problems"]
+    assert split["validation"] == val_set.identities
+    assert prepare_data(config)[1].identities == val_set.identities

@@ -1,0 +1,71 @@
+"""Run by tests/test_distributed.py under `torchrun --nproc_per_node 2` (not collected by pytest).
+
+Usage: ddp_worker.py OUT DATA. Each rank writes OUT/rank<r>.json: the losses and gradients of gathered
+mining next to a single-process reference over the same combined batch; then all ranks train one small
+run into OUT/runs/ddp and each saves its final weights to OUT/weights-rank<r>.pt, outside the run folder,
+so the test can compare the replicas.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from siamese.config import TrainConfig
+from siamese.distributed import init_world, leave_world
+from siamese.losses import build_loss
+from siamese.runs import new_run_dir
+from siamese.train import _Objective, train
+
+LOSSES = [("triplet", "batch_hard"), ("triplet", "semi_hard"), ("triplet", "batch_all"),
+          ("contrastive", "batch_hard"), ("bce", "batch_hard"), ("cosface", "batch_hard")]
+BATCH, DIM, CLASSES = 12, 8, 5
+
+
+def gathered_against_combined(world) -> dict:
+    """Per loss: this rank's gathered loss and gradients, and the same over the combined batch in one
+    process. Inputs are seeded identically on every rank; each rank feeds its own half through DDP."""
+    results = {}
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(world.size * BATCH, 16, generator=generator)
+    labels = torch.randint(0, CLASSES, (world.size * BATCH,), generator=generator)
+    for loss_name, mining in LOSSES:
+        config = TrainConfig(loss=loss_name, mining=mining, embedding_dim=DIM, device="cpu")
+        torch.manual_seed(1)
+        model = torch.nn.Sequential(torch.nn.Linear(16, DIM), torch.nn.Tanh())
+        loss_fn = build_loss(config, CLASSES)
+        reference = _Objective(model, loss_fn, world, gather=False)
+        combined = reference(inputs, labels)
+        combined.backward()
+        expected = {name: p.grad.clone() for name, p in reference.named_parameters()}
+        reference.zero_grad()
+
+        ddp = torch.nn.parallel.DistributedDataParallel(_Objective(model, loss_fn, world, gather=True))
+        mine = slice(world.rank * BATCH, (world.rank + 1) * BATCH)
+        gathered = ddp(inputs[mine], labels[mine])
+        gathered.backward()
+        results[f"{loss_name}/{mining}"] = {
+            "combined": combined.item(), "gathered": gathered.item(),
+            "largest_gradient_difference": max((p.grad - expected[name]).abs().max().item()
+                                               for name, p in reference.named_parameters()),
+            "largest_gradient": max(g.abs().max().item() for g in expected.values()),
+        }
+    return results
+
+
+def main(out: Path, data: Path) -> None:
+    torch.set_num_threads(1)
+    world = init_world("cpu")
+    report = {"rank": world.rank, "size": world.size, "gathered": gathered_against_combined(world)}
+    run_dir = world.broadcast(new_run_dir(out / "runs", "ddp") if world.is_main else None)
+    config = TrainConfig(data=str(data), embedding_dim=16, p=4, k=3, epochs=4, loss="triplet", device="cpu")
+    result = train(config, run_dir, world=world)
+    report["status"], report["steps"] = result.status, result.steps
+    torch.save(result.model.state_dict(), out / f"weights-rank{world.rank}.pt")
+    (out / f"rank{world.rank}.json").write_text(json.dumps(report))
+    leave_world(world)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
