@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 
 from .config import TrainConfig
-from .data import FaceDataset, load_dataset
-from .errors import RunError
+from .data import FaceDataset, dataset_folder, decode_identities, load_builtin, load_dataset, scan_folder
+from .errors import DatasetError, RunError
 from .evaluate import PairDistance, embed_images, evaluate_embeddings
 from .losses import build_loss, pair_distance_fn
 from .models import build_model, pick_device
@@ -67,13 +67,21 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
 def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None = None,
                 data_dir: str | Path = "data", config: TrainConfig | None = None) -> FaceDataset:
     """The images a run was trained or validated on, prepared at its input size and colour: the
-    'validation' or 'train' identities recorded in its split, or 'all'. With `data`, another dataset."""
+    'validation' or 'train' identities recorded in its split, or 'all'. With `data`, another dataset.
+    Only the identities asked for are decoded, so a large streamed dataset is not read whole."""
     config = config or run_config(Path(run_dir))
-    dataset = load_dataset(data or config.data, config.input_size, config.colour, data_dir)
     if data or split == "all":
-        return dataset
-    recorded = read_json(RunPaths(Path(run_dir)).split)
-    return dataset.subset(recorded["validation" if split == "validation" else "train"])
+        return load_dataset(data or config.data, config.input_size, config.colour, data_dir)
+    recorded = read_json(RunPaths(Path(run_dir)).split)["validation" if split == "validation" else "train"]
+    folder = dataset_folder(config.data, data_dir)
+    if folder is None:
+        return load_builtin(config.data, config.input_size, config.colour, data_dir).subset(recorded)
+    scan = scan_folder(folder)
+    missing = [name for name in recorded if name not in scan.identities]
+    if missing:
+        raise DatasetError(f"{folder} no longer holds identities the run used: {', '.join(missing[:5])}")
+    return decode_identities({name: scan.identities[name] for name in recorded}, config.input_size,
+                             config.colour, folder.name, scan.problems)
 
 
 def evaluate_run(run_dir: str | Path, data_dir: str | Path = "data", n_way: int = 10, trials: int = 2000,
