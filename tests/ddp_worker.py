@@ -3,7 +3,8 @@
 Usage: ddp_worker.py OUT DATA. Each rank writes OUT/rank<r>.json: the losses and gradients of gathered
 mining next to a single-process reference over the same combined batch; then all ranks train one small
 run into OUT/runs/ddp and each saves its final weights to OUT/weights-rank<r>.pt, outside the run folder,
-so the test can compare the replicas.
+so the test can compare the replicas. Two more runs check that everyone stops together: one where rank 0
+sees a STOP file, one where rank 1 alone meets a non-finite loss.
 """
 
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from siamese import train as train_module
 from siamese.config import TrainConfig
 from siamese.distributed import init_world, leave_world
 from siamese.losses import build_loss
@@ -54,15 +56,43 @@ def gathered_against_combined(world) -> dict:
     return results
 
 
+class NaNOnRank1(torch.nn.Module):
+    """The real loss, except that on rank 1 the third call returns NaN."""
+
+    def __init__(self, loss_fn: torch.nn.Module, rank: int):
+        super().__init__()
+        self.loss_fn, self.rank, self.calls = loss_fn, rank, 0
+
+    def forward(self, embeddings, labels):
+        self.calls += 1
+        loss = self.loss_fn(embeddings, labels)
+        return loss * float("nan") if self.rank == 1 and self.calls == 3 else loss
+
+
 def main(out: Path, data: Path) -> None:
     torch.set_num_threads(1)
     world = init_world("cpu")
     report = {"rank": world.rank, "size": world.size, "gathered": gathered_against_combined(world)}
-    run_dir = world.broadcast(new_run_dir(out / "runs", "ddp") if world.is_main else None)
     config = TrainConfig(data=str(data), embedding_dim=16, p=4, k=3, epochs=4, loss="triplet", device="cpu")
-    result = train(config, run_dir, world=world)
+
+    def run(name: str, callback=None):
+        run_dir = world.broadcast(new_run_dir(out / "runs", name) if world.is_main else None)
+        return train(config, run_dir, callback, world=world)
+
+    result = run("ddp")
     report["status"], report["steps"] = result.status, result.steps
     torch.save(result.model.state_dict(), out / f"weights-rank{world.rank}.pt")
+
+    def stop_at_step_2(record):  # called on rank 0 only
+        if record["kind"] == "step" and record["step"] == 2:
+            (out / "runs" / "stop" / "STOP").touch()
+    result = run("stop", stop_at_step_2)
+    report["stop"] = {"status": result.status, "steps": result.steps}
+
+    real_build_loss = train_module.build_loss
+    train_module.build_loss = lambda config, n: NaNOnRank1(real_build_loss(config, n), world.rank)
+    result = run("diverge")
+    report["diverge"] = {"status": result.status, "steps": result.steps}
     (out / f"rank{world.rank}.json").write_text(json.dumps(report))
     leave_world(world)
 

@@ -88,9 +88,17 @@ def test_gathered_mining_matches_one_process_and_replicas_stay_identical(faces_f
     assert weights[0].keys() == weights[1].keys()
     for name in weights[0]:
         assert torch.equal(weights[0][name], weights[1][name]), name
-    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["ddp"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["ddp", "diverge", "stop"]
     saved = load_torch(tmp_path / "runs" / "ddp" / "checkpoint.pt")["model"]
     assert all(torch.equal(saved[name], weights[0][name]) for name in saved)
+
+    # A STOP file seen by rank 0 after step 2, and a NaN loss on rank 1 alone at step 3: every rank
+    # ends at the same step, and rank 0 records why.
+    assert [r["stop"] for r in reports] == [{"status": "stopped", "steps": 2}] * 2
+    assert [r["diverge"] for r in reports] == [{"status": "diverged", "steps": 2}] * 2
+    assert read_status(tmp_path / "runs" / "stop")["status"] == "stopped"
+    diverged = read_status(tmp_path / "runs" / "diverge")
+    assert diverged["status"] == "diverged" and "at step 3" in diverged["message"]
 
 
 @pytest.fixture
