@@ -1,6 +1,6 @@
 """Benchmark: verification quality against training time, training speed, and dashboard latencies.
 
-    python -m siamese.bench                       # ORL faces, 3 seeds, 60 s per setup: about 12 minutes
+    python -m siamese.bench                       # ORL faces, 3 seeds, 60 s per setup: about 14 minutes
     python -m siamese.bench --quick --data digits # a few seconds, to check that it still works
 
 Writes docs/BENCHMARKS.md, docs/benchmarks.json and docs/auc_vs_time.png. Timings are measured here, in
@@ -143,6 +143,32 @@ def raw_throughput(config: TrainConfig, seconds: float = 5.0) -> dict:
     rate = n / (time.perf_counter() - start)
     return {"batch": batch, "images_per_second": rate * batch, "gflop_per_step": counter.get_total_flops() / 1e9,
             "gflops": rate * counter.get_total_flops() / 1e9}
+
+
+def loading_throughput(data: str, seconds: float, workdir: Path) -> list[dict]:
+    """Training images per wall-clock second (per-epoch validation included) of the default setup: images
+    decoded up front, streamed from disk with 0 or 2 DataLoader workers, and over 2 torchrun processes."""
+    variants = [("one process, images decoded up front", {"data_loading": "memory"}),
+                ("one process, streamed, decoded between steps", {"data_loading": "stream", "loader_workers": 0}),
+                ("one process, streamed by 2 DataLoader workers", {"data_loading": "stream", "loader_workers": 2})]
+    rows = []
+    for label, overrides in variants:
+        run_dir = new_run_dir(workdir)
+        train(TrainConfig.from_dict({"data": data, "max_seconds": seconds, **overrides}), run_dir)
+        rows.append({"what": label, "images_per_second": _wall_clock_rate(run_dir)})
+    run_dir = workdir / "two-processes"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "siamese", "train", "--data", data, "--device", "cpu", "--max-seconds", str(seconds),
+                    "--out", str(run_dir), "--quiet"], check=True, capture_output=True,
+                   cwd=Path(__file__).resolve().parents[1])
+    rows.append({"what": "2 torchrun processes (Gloo, one thread each), decoded up front",
+                 "images_per_second": _wall_clock_rate(run_dir)})
+    return rows
+
+
+def _wall_clock_rate(run_dir: Path) -> float:
+    steps = read_metrics(run_dir / "metrics.jsonl", "step")
+    return sum(r["images"] for r in steps) / steps[-1]["elapsed"]
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
@@ -315,6 +341,13 @@ def report(results: dict, command: str) -> str:
               f"| achieved by the training step | {s['raw']['gflops']:.1f} GFLOP/s |",
               f"| float32 2048×2048 matmul | {s['matmul_gflops']:.1f} GFLOP/s |",
               f"| training step / matmul | {s['raw']['gflops'] / s['matmul_gflops']:.0%} |", ""]
+    if results.get("loading"):
+        lines += ["## Data loading and processes", "",
+                  "The default setup for 20 s each on the same data; images per wall-clock second of training, "
+                  "per-epoch validation included. On 2 cores, 2 processes compete with each other for them.", "",
+                  "| how | images/s |", "| --- | --- |"]
+        lines += [f"| {row['what']} | {row['images_per_second']:.0f} |" for row in results["loading"]]
+        lines.append("")
     if results.get("latency"):
         lines += ["## Dashboard latencies", "", "| measure | seconds |", "| --- | --- |"]
         for row in results["latency"]:
@@ -382,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         default_run = Path(workdir) / f"default-{args.seeds[0]}"
         if default_run.exists():
             latency += verify_latency(default_run, val_set, (10,) if args.quick else (10, 1000), Path(workdir))
+        loading = [] if args.quick else loading_throughput(args.data, 20.0, Path(workdir))
     raw = raw_throughput(default, seconds=1.0 if args.quick else 5.0)
     pipeline = [r["pipeline_images_per_second"] for r in quality if "pipeline_images_per_second" in r and r["setup"] == "default"]
     speed = {"raw": raw, "pipeline_images_per_second": float(np.median(pipeline)) if pipeline else float("nan"),
@@ -397,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         if render is not None:
             latency.append({"what": "dashboard: `streamlit run app.py` to the first page served", "seconds": render})
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "data": Path(args.data).name, "budget": args.seconds, "seeds": args.seeds,
-               "setups": args.setups, "split": split, "quality": quality, "speed": speed, "latency": latency}
+               "setups": args.setups, "split": split, "quality": quality, "speed": speed, "latency": latency,
+               "loading": loading}
     command = "python -m siamese.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     (out / "benchmarks.json").write_text(json.dumps(results, indent=1) + "\n")
     chart(quality, out / "auc_vs_time.png")

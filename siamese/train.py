@@ -206,8 +206,8 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         while epoch < config.epochs:
             epoch += 1
             losses, halt = [], None
+            tick = time.perf_counter()  # a step's time includes waiting for its batch (sampling, decoding)
             for images, labels in batches():
-                tick = time.perf_counter()
                 x = augment(images.float().div_(255.0)).mul_(2.0).sub_(1.0)
                 loss = objective(x, labels)
                 value = loss.item()
@@ -246,6 +246,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                               "elapsed": elapsed, "steps_total": steps_total}
                     append_metrics(paths.metrics, record)
                     notify(_with_eta(record, config, steps_total))
+                tick = time.perf_counter()
             if status == "diverged":
                 break
             if world.is_main:
