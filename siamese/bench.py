@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -314,7 +313,7 @@ def report(results: dict, command: str) -> str:
         f"Measured by `{command}` on {results['date']}.", "",
         f"Machine: {m['cpu_cores']} CPU cores ({m['processor']}), torch {m['torch']} with {m['torch_threads']} "
         f"threads, Python {m['python']}, CUDA {'yes' if m['cuda'] else 'no'}.", "",
-        f"## Quality against time", "",
+        "## Quality against time", "",
         f"Dataset `{results['data']}`, identity split {results['split']} (train / validation identities), seeds "
         f"{', '.join(map(str, results['seeds']))}, {results['budget']:.0f} s of training per setup. Figures: median "
         "(min–max) over the seeds, on the validation identities only. Seconds include the per-epoch validation.", "",

@@ -161,6 +161,19 @@ class _Objective(torch.nn.Module):
         return self.loss_fn(embeddings, labels)
 
 
+@dataclass
+class _State:
+    """Everything a checkpoint holds, and where training is."""
+
+    model: torch.nn.Module
+    loss_fn: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    sampler: PKSampler
+    augment: Augmenter
+    epoch: int = 0
+    step: int = 0
+
+
 def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = None,
           data_dir: str | Path = "data", resume: bool = False, world: World | None = None) -> TrainResult:
     """Train `config` into `run_dir` (created by the caller; see `runs.new_run_dir`). With `resume`, carry
@@ -179,109 +192,102 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     model = build_model(config).to(device)
     loss_fn = build_loss(config, len(train_set.identities)).to(device)
     objective = _Objective(model, loss_fn, world, config.gather_embeddings)
-    optimizer = _build_optimizer(config, list(objective.parameters()))
-    sampler = PKSampler(train_set.labels, config.p, config.k, config.seed, world.rank, world.size)
-    augment = Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1 + world.rank)
-    steps_total = config.epochs * sampler.batches_per_epoch
-    epoch, step = 0, 0
+    state = _State(model, loss_fn, _build_optimizer(config, list(objective.parameters())),
+                   PKSampler(train_set.labels, config.p, config.k, config.seed, world.rank, world.size),
+                   Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1 + world.rank))
     if resume:
-        epoch, step = _restore(paths, world, model, loss_fn, optimizer, sampler, augment)
+        _restore(paths, world, state)
     elif world.is_main:
         config.save(paths.config)
         write_json(paths.split, {**split, "processes": world.size})
     if world.is_main:
         paths.stop.unlink(missing_ok=True)
-        _write_status(paths, "running", "training", config, epoch, world)
+        _write_status(paths, "running", "training", config, state.epoch, world)
     if world.distributed:
         objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
 
-    batches = _batch_source(train_set, sampler, config, device)
-    distance = pair_distance_fn(config, loss_fn)
-    start = time.perf_counter()
-    last_checkpoint = start
-    final, status, message = None, "finished", f"reached {config.epochs} epochs"
-    losses: list[float] = []
-
+    batches = _batch_source(train_set, state.sampler, config, device)
+    steps_total = config.epochs * state.sampler.batches_per_epoch
+    start = last_checkpoint = time.perf_counter()
+    validate = lambda losses: _validate(model, val_set, pair_distance_fn(config, loss_fn), device, state,
+                                        losses, start, config.seed)
+    final, ending = None, None  # ending: (status, message) once the run ends before the epoch limit
     with _StopFlag(paths.stop, watch_file=world.is_main) as stop:
-        while epoch < config.epochs:
-            epoch += 1
-            losses, halt = [], None
+        while state.epoch < config.epochs and ending is None:
+            state.epoch += 1
+            losses = []
             tick = time.perf_counter()  # a step's time includes waiting for its batch (sampling, decoding)
             for images, labels in batches():
-                x = augment(images.float().div_(255.0)).mul_(2.0).sub_(1.0)
+                x = state.augment(images.float().div_(255.0)).mul_(2.0).sub_(1.0)
                 loss = objective(x, labels)
-                value = loss.item()
-                # One all-reduce a step, before backward, so every rank takes the same decision: a non-finite
-                # loss anywhere skips this update everywhere; a stop request or the end of the time budget
-                # ends the run before this update, on every rank; and the clock is the ranks' mean, so the
-                # time-following learning rate is the same on each.
-                stops, bad, elapsed, loss_sum = world.sum([float(stop.reason() is not None),
-                                                           float(not math.isfinite(value)),
-                                                           time.perf_counter() - start,
-                                                           value if math.isfinite(value) else 0.0])
-                elapsed /= world.size
-                if bad:
-                    status, message = "diverged", (
-                        f"the loss became {value if not math.isfinite(value) else 'non-finite'} at step {step + 1}"
-                        f": training diverged. Lower the learning rate (now {config.lr:g}); the last good "
-                        "checkpoint is kept.")
+                ending, elapsed, mean_loss = _agree(world, stop, loss.item(), start, config, state.step)
+                if ending:
                     break
-                if stops:
-                    halt = ("stopped", stop.reason() or "stopped on request")
-                elif config.max_seconds is not None and elapsed >= config.max_seconds:
-                    halt = ("finished", "time budget reached")
-                if halt:
-                    break
-                _set_lr(optimizer, config, _progress(config, step, steps_total, elapsed))
-                optimizer.zero_grad(set_to_none=True)
+                _set_lr(state.optimizer, config, _progress(config, state.step, steps_total, elapsed))
+                state.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                optimizer.step()
-                step += 1
-                losses.append(loss_sum / world.size)
+                state.optimizer.step()
+                state.step += 1
+                losses.append(mean_loss)
                 if world.is_main:
-                    now = time.perf_counter()
-                    record = {"kind": "step", "epoch": epoch, "step": step, "loss": losses[-1],
-                              "images": len(labels) * world.size,
-                              "images_per_second": len(labels) * world.size / max(now - tick, 1e-9),
+                    images_per_second = len(labels) * world.size / max(time.perf_counter() - tick, 1e-9)
+                    record = {"kind": "step", "epoch": state.epoch, "step": state.step, "loss": mean_loss,
+                              "images": len(labels) * world.size, "images_per_second": images_per_second,
                               "elapsed": elapsed, "steps_total": steps_total}
                     append_metrics(paths.metrics, record)
                     notify(_with_eta(record, config, steps_total))
                 tick = time.perf_counter()
-            if status == "diverged":
-                break
-            if world.is_main:
-                if losses and (epoch % config.eval_every == 0 or epoch == config.epochs):
-                    final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
-                    append_metrics(paths.metrics, final)
-                    notify(final)
-                if _snapshot_due(epoch, model) or ((halt or epoch == config.epochs) and _snapshot_small(model)):
-                    paths.snapshots.mkdir(exist_ok=True)
-                    save_torch(paths.snapshots / f"epoch-{epoch:04d}.pt", {"model": model.state_dict(),
-                                                                          "epoch": epoch, "step": step})
-            if halt:
-                status, message = halt
-                break
-            if world.is_main and time.perf_counter() - last_checkpoint > CHECKPOINT_SECONDS:
-                _save_checkpoint(paths, model, loss_fn, optimizer, sampler, augment, epoch, step)
+            if (ending and ending[0] == "diverged") or not world.is_main:
+                continue  # rank 0 alone validates and writes; a diverged epoch has nothing worth keeping
+            if losses and (state.epoch % config.eval_every == 0 or state.epoch == config.epochs):
+                final = validate(losses)
+                append_metrics(paths.metrics, final)
+                notify(final)
+            if _snapshot_due(state.epoch, model) or ((ending or state.epoch == config.epochs)
+                                                    and _snapshot_small(model)):
+                _save_snapshot(paths, state)
+            if not ending and time.perf_counter() - last_checkpoint > CHECKPOINT_SECONDS:
+                _save_checkpoint(paths, state)
                 last_checkpoint = time.perf_counter()
 
     world.share_buffers(model)
-    seconds = time.perf_counter() - start
+    status, message = ending or ("finished", f"reached {config.epochs} epochs")
     if world.is_main:
-        if status != "diverged":
-            if final is None or final["epoch"] != epoch:
-                final = _validate(model, val_set, distance, device, epoch, step, losses, start, config.seed)
+        if status != "diverged":  # a diverged run keeps its last good checkpoint
+            if final is None or final["epoch"] != state.epoch:
+                final = validate(losses)
                 append_metrics(paths.metrics, final)
                 notify(final)
-            _save_checkpoint(paths, model, loss_fn, optimizer, sampler, augment, epoch, step)
+            _save_checkpoint(paths, state)
             save_threshold(paths.root, final["threshold"], "eer")
-        seconds = time.perf_counter() - start
-        end = {"kind": "end", "status": status, "message": message, "epoch": epoch, "step": step,
-               "elapsed": seconds, "processes": world.size}
+        end = {"kind": "end", "status": status, "message": message, "epoch": state.epoch, "step": state.step,
+               "elapsed": time.perf_counter() - start, "processes": world.size}
         append_metrics(paths.metrics, end)
-        _write_status(paths, status, message, config, epoch, world)
+        _write_status(paths, status, message, config, state.epoch, world)
         notify(end)
-    return TrainResult(paths.root, status, message, epoch, step, seconds, final, model)
+    return TrainResult(paths.root, status, message, state.epoch, state.step, time.perf_counter() - start,
+                       final, model)
+
+
+def _agree(world: World, stop: _StopFlag, loss: float, start: float, config: TrainConfig,
+           step: int) -> tuple[tuple[str, str] | None, float, float]:
+    """One all-reduce a step, before backward, so every rank takes the same decision: a non-finite loss
+    anywhere skips this update everywhere; a stop request or the end of the time budget ends the run
+    before this update, on every rank; and the clock is the ranks' mean, so the learning rate that follows
+    it is the same on each. Returns (ending or None, elapsed seconds, loss averaged over the ranks)."""
+    finite = math.isfinite(loss)
+    stops, bad, elapsed, total = world.sum([float(stop.reason() is not None), float(not finite),
+                                            time.perf_counter() - start, loss if finite else 0.0])
+    elapsed /= world.size
+    if bad:
+        return ("diverged", f"the loss became {loss if not finite else 'non-finite'} at step {step + 1}: "
+                f"training diverged. Lower the learning rate (now {config.lr:g}); the last good checkpoint "
+                "is kept."), elapsed, math.nan
+    if stops:
+        return ("stopped", stop.reason() or "stopped on request"), elapsed, math.nan
+    if config.max_seconds is not None and elapsed >= config.max_seconds:
+        return ("finished", "time budget reached"), elapsed, math.nan
+    return None, elapsed, total / world.size
 
 
 def _batch_source(train_set: FaceDataset | ImageFiles, sampler: PKSampler, config: TrainConfig,
@@ -338,12 +344,13 @@ def _with_eta(record: dict, config: TrainConfig, steps_total: int) -> dict:
     return {**record, "fraction": fraction, "remaining": remaining}
 
 
-def _validate(model, val_set: FaceDataset, distance, device, epoch: int, step: int, losses: list[float],
+def _validate(model, val_set: FaceDataset, distance, device, state: _State, losses: list[float],
               start: float, seed: int) -> dict:
     embeddings = embed_images(model, val_set.images, device)
     result = evaluate_embeddings(embeddings, val_set.labels.numpy(), distance, n_way=10,
                                  trials=ONESHOT_TRIALS_PER_EPOCH, seed=seed)
-    return {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": float(np.mean(losses)) if losses else None,
+    return {"kind": "epoch", "epoch": state.epoch, "step": state.step,
+            "train_loss": float(np.mean(losses)) if losses else None,
             "val_auc": result.auc, "val_eer": result.eer, "threshold": result.threshold,
             "val_accuracy": result.accuracy, "oneshot_accuracy": result.oneshot_accuracy,
             "n_way": result.n_way, "elapsed": time.perf_counter() - start}
@@ -357,25 +364,31 @@ def _snapshot_due(epoch: int, model: torch.nn.Module) -> bool:
     return _snapshot_small(model) and epoch & (epoch - 1) == 0
 
 
-def _save_checkpoint(paths: RunPaths, model, loss_fn, optimizer, sampler, augment, epoch: int, step: int) -> None:
+def _save_snapshot(paths: RunPaths, state: _State) -> None:
+    paths.snapshots.mkdir(exist_ok=True)
+    save_torch(paths.snapshots / f"epoch-{state.epoch:04d}.pt",
+               {"model": state.model.state_dict(), "epoch": state.epoch, "step": state.step})
+
+
+def _save_checkpoint(paths: RunPaths, state: _State) -> None:
     save_torch(paths.checkpoint, {
-        "model": model.state_dict(), "loss": loss_fn.state_dict(), "optimizer": optimizer.state_dict(),
-        "epoch": epoch, "step": step, "sampler": sampler.state(), "augment": augment.state(),
-        "torch_rng": torch.get_rng_state(),
+        "model": state.model.state_dict(), "loss": state.loss_fn.state_dict(),
+        "optimizer": state.optimizer.state_dict(), "epoch": state.epoch, "step": state.step,
+        "sampler": state.sampler.state(), "augment": state.augment.state(), "torch_rng": torch.get_rng_state(),
     })
 
 
-def _restore(paths: RunPaths, world: World, model, loss_fn, optimizer, sampler, augment) -> tuple[int, int]:
+def _restore(paths: RunPaths, world: World, state: _State) -> None:
     # Rank 0 reads the checkpoint and sends it: the other ranks may not see the run folder.
-    state = world.broadcast(load_torch(paths.checkpoint) if world.is_main else None)
-    model.load_state_dict(state["model"])
-    loss_fn.load_state_dict(state["loss"])
-    optimizer.load_state_dict(state["optimizer"])
-    sampler.set_state(state["sampler"])
+    saved = world.broadcast(load_torch(paths.checkpoint) if world.is_main else None)
+    state.model.load_state_dict(saved["model"])
+    state.loss_fn.load_state_dict(saved["loss"])
+    state.optimizer.load_state_dict(saved["optimizer"])
+    state.sampler.set_state(saved["sampler"])
     if world.is_main:  # the saved augmentation stream is rank 0's; the others keep their own seeds
-        augment.set_state(state["augment"])
-    torch.set_rng_state(state["torch_rng"])
-    return int(state["epoch"]), int(state["step"])
+        state.augment.set_state(saved["augment"])
+    torch.set_rng_state(saved["torch_rng"])
+    state.epoch, state.step = int(saved["epoch"]), int(saved["step"])
 
 
 def _write_status(paths: RunPaths, status: str, message: str, config: TrainConfig, epoch: int,

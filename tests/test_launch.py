@@ -4,7 +4,6 @@ progress is read from metrics.jsonl, and Stop ends it cleanly."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import pytest

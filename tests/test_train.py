@@ -8,10 +8,8 @@ import math
 from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from siamese import train as train_module
 from siamese.config import TrainConfig
