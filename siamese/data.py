@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +33,7 @@ BUILTIN_SOURCES = ("digits", "olivetti", "lfw")
 # Largest image we agree to decode: 40 megapixels is a large phone photo; a header that claims more is
 # treated as a decompression bomb and refused before any pixel is decoded.
 MAX_IMAGE_PIXELS = 40_000_000
+TOO_LARGE = f"its header claims far more than {MAX_IMAGE_PIXELS:,} pixels, too large to decode safely; resize it first"
 # Zip import limits: enough for LFW (13k images, 180 MB), small enough to stop a zip bomb.
 MAX_ZIP_FILES = 50_000
 MAX_ZIP_BYTES = 2_000_000_000
@@ -93,13 +100,21 @@ def load_image(source: str | Path | bytes, size: int, colour: str = "grey") -> t
             img = img.resize((size, size), Image.Resampling.BILINEAR)
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, EOFError) as exc:
-        raise ImageError(f"{name}: not a readable image ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name}: {TOO_LARGE}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name}: not a readable image ({unreadable_reason(exc)})") from None
     array = np.asarray(img, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def unreadable_reason(exc: Exception) -> str:
+    """PIL's reason an image cannot be read, for people: without the repr of an in-memory file it names."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a format this tool reads: " + ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
+    return re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc)) or type(exc).__name__
 
 
 def to_mode(img: Image.Image, mode: str) -> Image.Image:
@@ -237,8 +252,10 @@ def builtin_is_cached(name: str, data_dir: str | Path = "data") -> bool:
 
 
 def extract_zip(archive: str | Path | bytes, target: str | Path) -> Path:
-    """Extract a zip of identity folders into `target`, refusing anything unsafe before writing a byte:
-    absolute paths, `..`, symlinks, too many files, or a total or ratio that marks a zip bomb."""
+    """Extract a zip of identity folders into `target`, all or nothing. Anything unsafe is refused before a
+    byte is written: absolute paths, `..`, symlinks, too many files, or a total or ratio that marks a zip
+    bomb. Members go to a hidden staging folder beside `target` and are moved into it only once every one
+    was read intact, so a member that fails (corrupt, encrypted, disk full) leaves nothing behind."""
     target = Path(target)
     try:
         handle = zipfile.ZipFile(io.BytesIO(archive) if isinstance(archive, bytes) else archive)
@@ -247,23 +264,89 @@ def extract_zip(archive: str | Path | bytes, target: str | Path) -> Path:
     with handle:
         members = handle.infolist()
         _check_zip_members(members)
-        root = target.resolve()
-        for member in members:
-            destination = (root / member.filename).resolve()
-            try:
-                if member.is_dir():
-                    destination.mkdir(parents=True, exist_ok=True)
-                    continue
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with handle.open(member) as src, open(destination, "wb") as dst:
-                    _copy_limited(src, dst, member.file_size)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
-                # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks.
-                if destination.is_file():
-                    destination.unlink()
-                raise DatasetError(f"zip member {member.filename!r} cannot be extracted ({exc}); make the zip "
-                                   "again without a password, with ordinary (deflate) compression") from None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial"))
+        except OSError as exc:
+            raise DatasetError(f"cannot write into {target.parent}: {exc.strerror or exc}; check that it is "
+                               "writable and the disk is not full") from None
+        try:
+            for member in members:
+                _extract_member(handle, member, staging.resolve())
+            _move_into(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return _dataset_root(target)
+
+
+def import_zip(archive: str | Path | bytes, data_dir: str | Path, filename: str) -> Path:
+    """Extract an uploaded zip into a new folder under `data_dir` named after the upload's `filename` (made
+    safe: no path, no control characters), never into an existing folder. Returns the dataset root."""
+    data_dir = Path(data_dir)
+    base = folder_name(filename)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1000):
+            target = data_dir / (base if attempt == 0 else f"{base}-{attempt}")
+            try:
+                target.mkdir()  # reserves the name, even against an import running in another tab
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise DatasetError(f"could not find a free folder name for {base!r} under {data_dir}")
+    except OSError as exc:
+        raise DatasetError(f"cannot write into {data_dir}: {exc.strerror or exc}; check that it is writable "
+                           "and the disk is not full") from None
+    try:
+        return extract_zip(archive, target)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+
+
+def folder_name(filename: str, default: str = "upload") -> str:
+    """A folder name from an uploaded file's name: its last path component without `.zip`, control and
+    reserved characters replaced by '_', no leading dot, at most 100 characters."""
+    name = unicodedata.normalize("NFC", re.split(r"[\\/]", filename)[-1])
+    name = name[:-4] if name.lower().endswith(".zip") else name
+    name = "".join("_" if unicodedata.category(ch)[0] == "C" or ch in '<>:"|?*' else ch for ch in name)
+    return name.strip().lstrip(".").strip()[:100] or default
+
+
+def _extract_member(handle: zipfile.ZipFile, member: zipfile.ZipInfo, root: Path) -> None:
+    destination = (root / member.filename).resolve()
+    try:
+        if member.is_dir():
+            destination.mkdir(parents=True, exist_ok=True)
+            return
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with handle.open(member) as src, open(destination, "wb") as dst:
+            _copy_limited(src, dst, member.file_size)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks.
+        raise DatasetError(f"zip member {member.filename!r} cannot be extracted ({exc}); nothing was imported. "
+                           "Make the zip again without a password, with ordinary (deflate) compression") from None
+    except OSError as exc:
+        raise DatasetError(f"zip member {member.filename!r} cannot be written ({exc.strerror or exc}); nothing "
+                           "was imported. Check that the data folder is writable and the disk is not full") from None
+
+
+def _move_into(staging: Path, target: Path) -> None:
+    """Move a fully extracted staging folder to `target`: a rename, or when `target` exists already (the
+    same zip extracted again), file by file over it."""
+    try:
+        if not target.exists():
+            staging.rename(target)
+            return
+        for path in sorted(staging.rglob("*")):
+            destination = target / path.relative_to(staging)
+            if path.is_dir():
+                destination.mkdir(exist_ok=True)
+            else:
+                os.replace(path, destination)
+    except OSError as exc:
+        raise DatasetError(f"cannot move the extracted files into {target}: {exc.strerror or exc}") from None
 
 
 def _check_zip_members(members: list[zipfile.ZipInfo]) -> None:

@@ -15,7 +15,8 @@ import torch
 from PIL import Image, ImageFile
 
 import siamese.data
-from siamese.data import extract_zip, load_dataset, load_folder, load_image, split_identities
+from siamese.data import (extract_zip, folder_name, import_zip, load_dataset, load_folder, load_image,
+                          split_identities)
 from siamese.errors import DatasetError, ImageError
 
 
@@ -284,6 +285,80 @@ def test_not_a_zip_raises_dataset_error(tmp_path):
 def test_zip_where_a_file_and_a_folder_share_a_name_raises_dataset_error(tmp_path):
     with pytest.raises(DatasetError):
         extract_zip(zip_bytes({"faces/alice": b"x", "faces/alice/1.png": b"y"}), tmp_path / "out")
+
+
+def corrupt_last_member(entries: dict[str, bytes], method) -> bytes:
+    """A zip of `entries` whose last member's data is damaged (a CRC or a deflate error on reading)."""
+    archive = bytearray(zip_bytes(entries, method))
+    header = archive.rindex(b"PK\x03\x04")
+    data_start = header + 30 + len(list(entries)[-1].encode())
+    archive[data_start + 3: data_start + 9] = b"\xff\x00\xff\x00\xff\x00"
+    return bytes(archive)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["crc", "deflate"])
+def test_a_member_that_fails_to_extract_leaves_nothing_behind(tmp_path, method):
+    pictures = {f"faces/{p}/{i}.png": encode(Image.effect_noise((32, 32), 60 + i)) for p in "ab" for i in range(3)}
+    target = tmp_path / "a" / "out"
+    with pytest.raises(DatasetError, match="cannot be extracted.*nothing was imported"):
+        extract_zip(corrupt_last_member(pictures, method), target)
+    assert not target.exists()
+    assert list((tmp_path / "a").iterdir()) == []  # no staging folder either
+
+
+def test_extracting_the_same_zip_again_updates_the_folder(make_identity_folders, tmp_path):
+    source = make_identity_folders(tmp_path / "src" / "faces", n_identities=2, n_images=2)
+    archive = zip_bytes(zip_folder(source))
+    first = extract_zip(archive, tmp_path / "out")
+    assert extract_zip(archive, tmp_path / "out") == first
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["faces"]
+    assert len(load_folder(first, size=16)) == 4
+
+
+def test_import_zip_never_writes_into_an_existing_folder(make_identity_folders, tmp_path):
+    data_dir = tmp_path / "data"
+    existing = make_identity_folders(data_dir / "faces", n_identities=2, n_images=2)
+    before = {p: p.read_bytes() for p in existing.rglob("*.png")}
+    upload = {f"{name}/{i:03d}.png": encode(Image.new("L", (8, 8), 7)) for name in ("person_00", "zed") for i in range(2)}
+    root = import_zip(zip_bytes(upload), data_dir, "faces.zip")
+    assert root == data_dir / "faces-1"
+    assert {p: p.read_bytes() for p in existing.rglob("*.png")} == before
+    assert import_zip(zip_bytes(upload), data_dir, "faces.zip") == data_dir / "faces-2"
+
+
+def test_import_zip_leaves_no_folder_when_refused(tmp_path):
+    with pytest.raises(DatasetError, match="points outside"):
+        import_zip(zip_bytes({"faces/a/1.png": b"x", "../evil.png": b"y"}), tmp_path / "data", "faces.zip")
+    assert list((tmp_path / "data").iterdir()) == []
+    assert not (tmp_path / "evil.png").exists()
+
+
+def test_import_zip_into_a_folder_that_cannot_be_made(tmp_path):
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    with pytest.raises(DatasetError, match="cannot write into"):
+        import_zip(zip_bytes({"faces/a/1.png": b"x"}), blocker, "faces.zip")
+
+
+@pytest.mark.parametrize("filename, expected", [
+    ("faces.zip", "faces"), ("../../escape.zip", "escape"), ("C:\\Users\\me\\faces.ZIP", "faces"),
+    ("/etc/passwd", "passwd"), (".hidden.zip", "hidden"), ("..zip", "upload"), ("", "upload"),
+    ("a\x00b\nc.zip", "a_b_c"), ('what?<>|"*.zip', "what______"), ("Zoë Ångström.zip", "Zoë Ångström"),
+    ("x" * 300 + ".zip", "x" * 100),
+])
+def test_folder_name_of_an_upload_is_safe(filename, expected):
+    assert folder_name(filename) == expected
+
+
+def test_an_image_header_far_over_the_limit_names_the_reason():
+    with pytest.raises(ImageError, match="too large to decode safely; resize it first"):
+        load_image(png_header(100_000, 100_000), size=16)
+
+
+def test_unidentified_bytes_name_the_formats_not_a_memory_address():
+    with pytest.raises(ImageError) as caught:
+        load_image(b"this is a text file, not a picture", size=16)
+    assert "BytesIO" not in str(caught.value) and "jpg, pgm, png" in str(caught.value)
 
 
 def test_digits_load_offline_with_ten_identities(tmp_path, no_network):
