@@ -11,7 +11,7 @@ import torch
 
 from .config import TrainConfig
 from .data import FaceDataset, load_dataset
-from .errors import RunError
+from .errors import DatasetError, RunError
 from .evaluate import PairDistance, embed_images, evaluate_embeddings
 from .losses import build_loss, pair_distance_fn
 from .models import build_model, pick_device
@@ -69,11 +69,17 @@ def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None
     """The images a run was trained or validated on, prepared at its input size and colour: the
     'validation' or 'train' identities recorded in its split, or 'all'. With `data`, another dataset."""
     config = config or run_config(Path(run_dir))
-    dataset = load_dataset(data or config.data, config.input_size, config.colour, data_dir)
-    if data or split == "all":
-        return dataset
-    recorded = read_json(RunPaths(Path(run_dir)).split)
-    return dataset.subset(recorded["validation" if split == "validation" else "train"])
+    try:
+        dataset = load_dataset(data or config.data, config.input_size, config.colour, data_dir)
+        if data or split == "all":
+            return dataset
+        recorded = read_json(RunPaths(Path(run_dir)).split)
+        return dataset.subset(recorded["validation" if split == "validation" else "train"])
+    except DatasetError as exc:
+        if data:
+            raise
+        raise DatasetError(f"run {Path(run_dir).name} was trained on '{config.data}', which cannot be used now "
+                           f"({exc}). Put that dataset back as it was, or train a new run.") from None
 
 
 def evaluate_run(run_dir: str | Path, data_dir: str | Path = "data", n_way: int = 10, trials: int = 2000,
@@ -99,12 +105,16 @@ def write_projector_files(folder: str | Path, embeddings: torch.Tensor, dataset:
     """TensorBoard projector format: `vectors.tsv` (one embedding a line) and `metadata.tsv` (a header,
     then identity and image path a line)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     rows = ["\t".join(f"{v:.6g}" for v in row) for row in embeddings.tolist()]
-    (folder / "vectors.tsv").write_text("\n".join(rows) + "\n")
     meta = ["identity\timage"] + [f"{dataset.identities[label]}\t{path}".replace("\n", " ")
                                   for label, path in zip(dataset.labels.tolist(), dataset.paths)]
-    (folder / "metadata.tsv").write_text("\n".join(meta) + "\n")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "vectors.tsv").write_text("\n".join(rows) + "\n")
+        (folder / "metadata.tsv").write_text("\n".join(meta) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RunError(f"cannot write the projector files into {folder}: {exc.strerror or exc}. Check that "
+                       "the folder is writable and the disk is not full.") from None
 
 
 def run_roc(run_dir: str | Path, data_dir: str | Path = "data", checkpoint: str | Path | None = None) -> dict:
