@@ -38,6 +38,9 @@ TOO_LARGE = f"its header claims far more than {MAX_IMAGE_PIXELS:,} pixels, too l
 MAX_ZIP_FILES = 50_000
 MAX_ZIP_BYTES = 2_000_000_000
 MAX_ZIP_RATIO = 200
+# Folders that are never identities: hidden ones, and the resource forks macOS adds to the zips it makes.
+IGNORED_FOLDERS = (".", "__MACOSX")
+EXTRACTED_MARKER = ".extracted-from"
 
 
 @dataclass
@@ -146,7 +149,7 @@ def scan_folder(root: str | Path) -> FolderScan:
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; give a folder that holds one folder per identity")
     scan = FolderScan(identities={})
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(IGNORED_FOLDERS)):
         images = []
         for path in sorted(folder.iterdir()):
             if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith("."):
@@ -349,6 +352,29 @@ def _move_into(staging: Path, target: Path) -> None:
         raise DatasetError(f"cannot move the extracted files into {target}: {exc.strerror or exc}") from None
 
 
+def extracted_zip(path: Path, data_dir: str | Path) -> Path:
+    """The dataset root of a zip file extracted under `data_dir`: extracted once into `<name>/` (or
+    `<name>-1/`, ... when that folder holds something else, which is never written over) and reused
+    while the zip is unchanged. A marker file in the folder records which zip, of what size and time."""
+    path = Path(path)
+    stat = path.stat()
+    stamp = f"{path.resolve()}\n{stat.st_size}\n{stat.st_mtime_ns}\n"
+    base = folder_name(path.name)
+    for attempt in range(1000):
+        target = Path(data_dir) / (base if attempt == 0 else f"{base}-{attempt}")
+        marker = target / EXTRACTED_MARKER
+        if marker.is_file() and marker.read_text(errors="replace") == stamp:
+            return _dataset_root(target)
+        if not target.exists():
+            root = extract_zip(path, target)
+            try:
+                marker.write_text(stamp)
+            except OSError:
+                pass  # only costs an extraction next time
+            return root
+    raise DatasetError(f"could not find a free folder for {path.name} under {data_dir}")
+
+
 def _check_zip_members(members: list[zipfile.ZipInfo]) -> None:
     if len(members) > MAX_ZIP_FILES:
         raise DatasetError(f"zip holds {len(members):,} entries; the limit is {MAX_ZIP_FILES:,}")
@@ -380,7 +406,7 @@ def _dataset_root(folder: Path) -> Path:
     """A zip often wraps its identity folders in one top folder: descend through single folders."""
     current = folder
     while True:
-        children = [p for p in current.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+        children = [p for p in current.iterdir() if not p.name.startswith(IGNORED_FOLDERS)]
         if len(children) == 1 and children[0].is_dir() and any(c.is_dir() for c in children[0].iterdir()):
             current = children[0]
             continue
@@ -406,8 +432,7 @@ def load_dataset(source: str, size: int, colour: str = "grey", data_dir: str | P
         return load_builtin(source, size, colour, data_dir)
     path = Path(source).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
-        target = Path(data_dir) / path.stem
-        return load_folder(extract_zip(path, target), size, colour)
+        return load_folder(extracted_zip(path, data_dir), size, colour)
     if path.is_dir():
         return load_folder(path, size, colour)
     named = find_datasets(data_dir)

@@ -287,6 +287,28 @@ def test_zip_where_a_file_and_a_folder_share_a_name_raises_dataset_error(tmp_pat
         extract_zip(zip_bytes({"faces/alice": b"x", "faces/alice/1.png": b"y"}), tmp_path / "out")
 
 
+def test_a_zip_path_never_writes_over_a_dataset_of_the_same_name(make_identity_folders, tmp_path, monkeypatch):
+    existing = make_identity_folders(tmp_path / "data" / "faces", n_identities=2, n_images=2, seed=1)
+    before = {p: p.read_bytes() for p in existing.rglob("*") if p.is_file()}
+    source = make_identity_folders(tmp_path / "src" / "faces", n_identities=3, n_images=2)
+    (tmp_path / "faces.zip").write_bytes(zip_bytes(zip_folder(source)))
+    extractions = []
+    real_extract = siamese.data.extract_zip
+    monkeypatch.setattr(siamese.data, "extract_zip", lambda *a: extractions.append(a) or real_extract(*a))
+    for _ in range(2):
+        data = load_dataset(str(tmp_path / "faces.zip"), size=16, data_dir=tmp_path / "data")
+        assert len(data.identities) == 3 and data.paths[0].startswith(str(tmp_path / "data" / "faces-1"))
+    assert len(extractions) == 1  # the second load reuses the extracted folder
+    assert {p: p.read_bytes() for p in existing.rglob("*") if p.is_file()} == before
+
+
+def test_macos_resource_folders_are_not_identities(tmp_path):
+    entries = {f"{name}/{i}.png": encode(Image.effect_noise((16, 16), 40 + i)) for name in ("ann", "bob") for i in range(2)}
+    entries.update({f"__MACOSX/{name}/._{i}.png": b"\x00\x05\x16\x07" for name in ("ann", "bob") for i in range(2)})
+    data = load_folder(extract_zip(zip_bytes(entries), tmp_path / "out"), size=16)
+    assert data.identities == ["ann", "bob"] and data.problems == []
+
+
 def corrupt_last_member(entries: dict[str, bytes], method) -> bytes:
     """A zip of `entries` whose last member's data is damaged (a CRC or a deflate error on reading)."""
     archive = bytearray(zip_bytes(entries, method))
