@@ -9,6 +9,7 @@ appended to; a reader skips a line that is still being written.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -213,10 +214,37 @@ def read_status(run_dir: Path) -> dict:
         status = read_json(path)
     except RunError as exc:
         return {"status": "unknown", "message": str(exc)}
-    if status.get("status") == "running" and not pid_alive(status.get("pid")):
+    if status.get("status") == "running" and not _still_training(status):
         status = {**status, "status": "interrupted",
                   "message": "the training process ended without finishing; resume it to go on"}
     return status
+
+
+def _still_training(status: dict) -> bool:
+    """Whether the process that wrote a 'running' status is alive. A live process with the same id that
+    started well after the status was written is another one (ids are reused, after a reboot above all)."""
+    pid, written = status.get("pid"), status.get("updated")
+    if not pid_alive(pid):
+        return False
+    started = process_start_time(pid)
+    return started is None or not isinstance(written, (int, float)) or started <= written + PID_REUSE_SLACK
+
+
+# Seconds: a process's start time from /proc is exact to a clock tick, but the boot time it is counted
+# from can be off by a second or so; a reboot, or a reused id, comes much later than this.
+PID_REUSE_SLACK = 10.0
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process `pid` started, in seconds since the epoch; None where /proc does not tell (not Linux)."""
+    try:
+        after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(after_name[19])  # field 22, starttime, in clock ticks after boot
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def request_stop(run_dir: Path) -> None:
@@ -225,8 +253,20 @@ def request_stop(run_dir: Path) -> None:
 
 
 def read_threshold(run_dir: Path) -> float | None:
+    """The saved decision threshold, None when none was saved; RunError saying what to do when the file
+    is damaged (it is never silently replaced by another threshold)."""
     path = RunPaths(Path(run_dir)).threshold
-    return float(read_json(path)["threshold"]) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        value = float(read_json(path)["threshold"])
+    except (RunError, KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"the saved threshold {path} is damaged ({exc}); delete that file to fall back to the "
+                       "threshold chosen in training, then set one again on the Threshold page") from None
+    if not math.isfinite(value):
+        raise RunError(f"the saved threshold in {path} is {value}; delete that file to fall back to the "
+                       "threshold chosen in training")
+    return value
 
 
 def save_threshold(run_dir: Path, threshold: float, source: str) -> None:

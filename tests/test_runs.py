@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,26 @@ def test_read_status_reports_a_dead_running_process_as_interrupted(tmp_path):
 
     write_json(tmp_path / "status.json", {"status": "finished", "message": "done", "pid": dead_pid()})
     assert read_status(tmp_path)["status"] == "finished"
+
+
+def test_a_running_status_whose_process_id_was_reused_is_interrupted(tmp_path):
+    # After a reboot, the id in status.json may belong to some other, newer process.
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        write_json(tmp_path / "status.json", {"status": "running", "pid": newer.pid, "updated": time.time() - 600})
+        assert read_status(tmp_path)["status"] == "interrupted"
+        write_json(tmp_path / "status.json", {"status": "running", "pid": os.getpid(), "updated": time.time()})
+        assert read_status(tmp_path)["status"] == "running"
+    finally:
+        newer.kill()
+        newer.wait()
+
+
+def test_a_damaged_threshold_file_says_what_to_do(tmp_path):
+    for damaged in ('{"threshold": "high"}', '{"thresh', "[]", '{"threshold": NaN}'):
+        (tmp_path / "threshold.json").write_text(damaged)
+        with pytest.raises(RunError, match="delete that file to fall back to the threshold chosen in training"):
+            read_threshold(tmp_path)
 
 
 def test_read_status_of_a_new_or_corrupt_run(tmp_path):
