@@ -79,8 +79,11 @@ watched = live_runs[0] if live_runs else (RUNS_DIR / st.session_state.run if st.
 if watched is None:
     st.stop()
 if live_runs and stop_col.button(f"Stop {watched.name}", help="Ends after the current step, with a checkpoint"):
-    launch.stop_training(watched)
-    st.toast(f"Asked {watched.name} to stop")
+    try:
+        launch.stop_training(watched)
+        st.toast(f"Asked {watched.name} to stop")
+    except (SiameseError, OSError) as exc:
+        stop_col.error(f"Could not ask {watched.name} to stop: {describe(exc)}")
 
 
 @st.fragment(run_every=1.0 if live_runs else None)

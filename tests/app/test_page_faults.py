@@ -10,6 +10,7 @@ import os
 import pathlib
 import shutil
 import struct
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -292,6 +293,47 @@ def test_a_run_in_progress_elsewhere_disables_start_and_can_be_stopped(own_world
     assert RunPaths(own_world.run).stop.exists() is False
 
 
+def test_stop_on_a_read_only_run_folder_explains(own_world, monkeypatch):
+    run = shutil.copytree(own_world.run, own_world.runs / "from-cli")
+    write_json(RunPaths(run).status, {"status": "running", "message": "training", "pid": os.getpid(),
+                                      "epoch": 1, "epochs": 2, "started": 0})
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "touch", read_only)
+    at = own_world.open("train.py")
+    button(at, "Stop from-cli").click().run()
+    no_exception(at)
+    assert "Could not ask from-cli to stop: Read-only file system" in texts(at.error)
+
+
+def test_a_second_tab_cannot_start_a_second_training(own_world, monkeypatch):
+    from siamese import launch
+
+    started = []
+    real_popen = launch.subprocess.Popen
+
+    def still_loading(command, **kwargs):
+        # Stands in for a training that is still loading its data: a live process that writes nothing.
+        started.append(real_popen([sys.executable, "-c", "import time; time.sleep(60)"], **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(launch.subprocess, "Popen", still_loading)
+    first, second = own_world.open("train.py"), own_world.open("train.py")
+    try:
+        button(first, "Start training").click().run()
+        button(second, "Start training").click().run()  # rendered before the first tab started its run
+        no_exception(second)
+        assert len(started) == 1
+        assert button(second, "Start training").disabled
+        assert f"Run {first.session_state.run}: starting" in texts(second.subheader)
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
+
+
 def test_half_written_and_unreadable_runs_do_not_break_the_runs_page(own_world):
     half = own_world.runs / "half"
     half.mkdir()
@@ -370,6 +412,14 @@ def test_a_run_whose_dataset_is_gone_says_what_to_do(own_world):
         no_exception(at)
         error = texts(at.error)
         assert "run tiny was trained on" in error and "moved" in error and "Put that dataset back" in error
+
+
+def test_a_damaged_threshold_file_says_what_to_do(own_world):
+    RunPaths(own_world.run).threshold.write_text('{"threshold": ')
+    for page in ("threshold.py", "verify.py"):
+        at = own_world.open(page)
+        no_exception(at)
+        assert "delete that file to fall back to the threshold chosen in training" in texts(at.error)
 
 
 def test_a_run_deleted_elsewhere_is_not_shown_as_starting(own_world):
