@@ -318,6 +318,17 @@ def corrupt_last_member(entries: dict[str, bytes], method) -> bytes:
     return bytes(archive)
 
 
+def test_a_member_larger_than_its_declared_size_is_refused(tmp_path):
+    # The directory claims 1 kB so the size and ratio checks pass; the data inflates to 5 MB.
+    archive = bytearray(zip_bytes({"faces/a/1.png": bytes(5_000_000)}))
+    central = archive.rindex(b"PK\x01\x02")
+    archive[central + 24: central + 28] = struct.pack("<I", 1_000)
+    target = tmp_path / "a" / "out"
+    with pytest.raises(DatasetError, match="cannot be extracted"):
+        extract_zip(bytes(archive), target)
+    assert list((tmp_path / "a").iterdir()) == []
+
+
 @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["crc", "deflate"])
 def test_a_member_that_fails_to_extract_leaves_nothing_behind(tmp_path, method):
     pictures = {f"faces/{p}/{i}.png": encode(Image.effect_noise((32, 32), 60 + i)) for p in "ab" for i in range(3)}

@@ -116,3 +116,17 @@ def test_list_runs_survives_a_run_deleted_while_listing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pathlib.Path, "stat", vanished)
     assert [p.name for p in list_runs(tmp_path)] == ["b", "a"]
+
+
+def test_a_checkpoint_of_another_model_is_refused_with_run_error(trained_run, tmp_path):
+    import shutil
+
+    from siamese.models import build_model
+    from siamese.runs import run_config, save_torch
+    from siamese.trained import load_trained
+
+    other = shutil.copytree(trained_run, tmp_path / "other")
+    stranger = build_model(TrainConfig.from_dict({**run_config(other).to_dict(), "embedding_dim": 4}))
+    save_torch(RunPaths(other).checkpoint, {"model": stranger.state_dict()})
+    with pytest.raises(RunError, match="does not match the run's configuration"):
+        load_trained(other, device="cpu")

@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -465,6 +466,33 @@ def test_a_photo_claiming_enormous_dimensions_is_refused(own_world):
     assert "too large to decode safely; resize it first" in texts(at.error)
     at.file_uploader(key="verify_upload").set_value(("big.png", png_header(8_000, 8_000), "image/png")).run()
     assert "8000x8000 pixels, too large; resize it first" in texts(at.error)
+
+
+def phone_photo(face_photo: bytes, kind: str) -> tuple[str, bytes]:
+    """The face photo as a phone or a scanner might save it: (file name, bytes)."""
+    face = Image.open(io.BytesIO(face_photo))
+    if kind == "EXIF":  # stored on its side, with the orientation tag that turns it upright
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        buffer = io.BytesIO()
+        face.transpose(Image.Transpose.ROTATE_90).save(buffer, format="JPEG", exif=exif.tobytes())
+        return "phone.jpg", buffer.getvalue()
+    if kind == "I;16":
+        grey = np.asarray(face.convert("L")).astype(np.uint16) * 257
+        return "scan.png", photo(Image.fromarray(grey, mode="I;16"), "PNG")
+    if kind == "CMYK":
+        return "print.jpg", photo(face.convert("CMYK"), "JPEG")
+    return "photo.png", photo(face.convert(kind), "PNG")
+
+
+@pytest.mark.parametrize("kind", ["EXIF", "CMYK", "I;16", "P", "RGBA", "LA"])
+def test_phone_and_scanner_photos_are_read_upright(own_world, face_photo, kind):
+    at = own_world.open("verify.py")
+    name, data = phone_photo(face_photo, kind)
+    at.file_uploader(key="verify_upload").set_value((name, data, "image/png")).run()
+    no_exception(at)
+    assert not at.error, texts(at.error)
+    assert "Nobody is enrolled yet" in texts(at.info)  # a face was found and cropped
 
 
 def two_faces(face_photo: bytes) -> bytes:
