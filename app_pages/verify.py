@@ -109,8 +109,9 @@ with enrol_tab:
     sources = [(f"snapshot {i + 1}", shot) for i, shot in enumerate(st.session_state.enrol_shots)]
     sources += [(f.name, f.getvalue()) for f in files or []]
     st.caption(f"{len(sources)} image(s) ready; several, with small changes of pose and light, work best.")
+    waiting = None if name.strip() else "Type the person's name first"
     if sources and st.button(f"Enrol {name.strip() or '…'} from {len(sources)} image(s)", type="primary",
-                             disabled=not name.strip(), help=None if name.strip() else "Type the person's name first"):
+                             disabled=bool(waiting), help=waiting):
         enrol(name, sources)
     if st.session_state.enrol_shots and st.button("Clear the snapshots"):
         st.session_state.enrol_shots = []

@@ -33,7 +33,8 @@ BUILTIN_SOURCES = ("digits", "olivetti", "lfw")
 # Largest image we agree to decode: 40 megapixels is a large phone photo; a header that claims more is
 # treated as a decompression bomb and refused before any pixel is decoded.
 MAX_IMAGE_PIXELS = 40_000_000
-TOO_LARGE = f"its header claims far more than {MAX_IMAGE_PIXELS:,} pixels, too large to decode safely; resize it first"
+TOO_LARGE = (f"its header claims far more than {MAX_IMAGE_PIXELS:,} pixels, too large to decode safely; "
+             "resize it first")
 # Zip import limits: enough for LFW (13k images, 180 MB), small enough to stop a zip bomb.
 MAX_ZIP_FILES = 50_000
 MAX_ZIP_BYTES = 2_000_000_000
@@ -331,8 +332,9 @@ def _extract_member(handle: zipfile.ZipFile, member: zipfile.ZipInfo, root: Path
         raise DatasetError(f"zip member {member.filename!r} cannot be extracted ({exc}); nothing was imported. "
                            "Make the zip again without a password, with ordinary (deflate) compression") from None
     except OSError as exc:
-        raise DatasetError(f"zip member {member.filename!r} cannot be written ({exc.strerror or exc}); nothing "
-                           "was imported. Check that the data folder is writable and the disk is not full") from None
+        raise DatasetError(f"zip member {member.filename!r} cannot be written ({exc.strerror or exc}); "
+                           "nothing was imported. Check that the data folder is writable and the disk is not "
+                           "full") from None
 
 
 def _move_into(staging: Path, target: Path) -> None:

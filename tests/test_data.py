@@ -303,8 +303,9 @@ def test_a_zip_path_never_writes_over_a_dataset_of_the_same_name(make_identity_f
 
 
 def test_macos_resource_folders_are_not_identities(tmp_path):
-    entries = {f"{name}/{i}.png": encode(Image.effect_noise((16, 16), 40 + i)) for name in ("ann", "bob") for i in range(2)}
-    entries.update({f"__MACOSX/{name}/._{i}.png": b"\x00\x05\x16\x07" for name in ("ann", "bob") for i in range(2)})
+    people = ("ann", "bob")
+    entries = {f"{name}/{i}.png": encode(Image.effect_noise((16, 16), 40 + i)) for name in people for i in range(2)}
+    entries.update({f"__MACOSX/{name}/._{i}.png": b"\x00\x05\x16\x07" for name in people for i in range(2)})
     data = load_folder(extract_zip(zip_bytes(entries), tmp_path / "out"), size=16)
     assert data.identities == ["ann", "bob"] and data.problems == []
 
@@ -352,7 +353,8 @@ def test_import_zip_never_writes_into_an_existing_folder(make_identity_folders, 
     data_dir = tmp_path / "data"
     existing = make_identity_folders(data_dir / "faces", n_identities=2, n_images=2)
     before = {p: p.read_bytes() for p in existing.rglob("*.png")}
-    upload = {f"{name}/{i:03d}.png": encode(Image.new("L", (8, 8), 7)) for name in ("person_00", "zed") for i in range(2)}
+    other = encode(Image.new("L", (8, 8), 7))
+    upload = {f"{name}/{i:03d}.png": other for name in ("person_00", "zed") for i in range(2)}
     root = import_zip(zip_bytes(upload), data_dir, "faces.zip")
     assert root == data_dir / "faces-1"
     assert {p: p.read_bytes() for p in existing.rglob("*.png")} == before

@@ -343,7 +343,8 @@ def test_half_written_and_unreadable_runs_do_not_break_the_runs_page(own_world):
     broken.mkdir()
     RunPaths(broken).config.write_text('{"data": "synth')
     with open(RunPaths(own_world.run).metrics, "a") as metrics:
-        metrics.write('42\n[1, 2]\n{"kind": "epoch"}\n{"kind": "step", "loss": "NaN?"}\n\x00\x00\x00\n{"kind": "st')
+        metrics.write('42\n[1, 2]\n{"kind": "epoch"}\n{"kind": "step", "loss": "NaN?"}\n'
+                      '\x00\x00\x00\n{"kind": "st')
     at = own_world.open("runs.py")
     no_exception(at)
     table = at.dataframe[0].value.set_index("run")
