@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.shared import DATA_DIR, dataset, show_faces, show_pairs
-from siamese.data import import_zip
+from siamese.zips import import_zip
 from siamese.errors import SiameseError
 from siamese.samples import augmentation_examples, identity_counts, sample_grid, sample_pairs, source_options
 

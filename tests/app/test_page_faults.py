@@ -110,7 +110,7 @@ def test_an_upload_with_unsafe_entries_is_refused_and_writes_nothing(own_world, 
 @pytest.mark.parametrize("bomb", ["ratio", "count"])
 def test_a_zip_bomb_upload_is_refused_before_extraction(own_world, monkeypatch, bomb):
     if bomb == "count":
-        monkeypatch.setattr("siamese.data.MAX_ZIP_FILES", 5)
+        monkeypatch.setattr("siamese.zips.MAX_ZIP_FILES", 5)
         archive, message = zip_of(identity_zip()), "the limit is 5"
     else:
         archive, message = zip_of({"faces/ann/0.png": bytes(30_000_000)}), "marks a zip bomb"
