@@ -40,11 +40,16 @@ def init_state() -> None:
 
 def sidebar() -> None:
     names = [p.name for p in runs.list_runs(RUNS_DIR)]
+    current = st.session_state.run
+    # A run without a config is being launched (or its launch failed): keep it current, to show how it
+    # goes. One that left no trace at all was deleted meanwhile, from another tab or the command line.
+    state = launch.run_state(RUNS_DIR / current) if current and current not in names else {}
+    if state.get("status") == "new":
+        st.session_state.run = current = None
     with st.sidebar:
         st.markdown(f"**Dataset:** `{st.session_state.data_source}`")
-        if st.session_state.run and st.session_state.run not in names:
-            # Just launched: the run folder has no config yet. Keep it current rather than pick another.
-            st.markdown(f"**Run:** `{st.session_state.run}` (starting)")
+        if current and current not in names:
+            st.markdown(f"**Run:** `{current}` ({state.get('status')})")
         elif names:
             index = names.index(st.session_state.run) if st.session_state.run in names else 0
             st.session_state.run = st.selectbox("Current run", names, index=index)

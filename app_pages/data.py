@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.shared import DATA_DIR, dataset, show_faces, show_pairs
-from siamese.data import extract_zip
+from siamese.zips import import_zip
 from siamese.errors import SiameseError
 from siamese.samples import augmentation_examples, identity_counts, sample_grid, sample_pairs, source_options
 
@@ -22,11 +22,12 @@ upload = st.file_uploader("…or upload a .zip of identity folders", type=["zip"
 
 if upload is not None and st.button(f"Import {upload.name}"):
     try:
-        root = extract_zip(upload.getvalue(), DATA_DIR / upload.name.removesuffix(".zip"))
+        root = import_zip(upload.getvalue(), DATA_DIR, upload.name)
         st.session_state.data_source = str(root)
+        st.session_state.data_note = f"Imported {upload.name} into {root}."
         st.rerun()
     except SiameseError as exc:
-        st.error(str(exc))
+        st.error(f"{upload.name} was not imported: {exc}")
 source = typed.strip() or picked
 if source != st.session_state.data_source:
     st.session_state.data_source = source

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.shared import DATA_DIR, RUNS_DIR, _model_key, line_figure
-from siamese import runs, trained
+from siamese import launch, runs, trained
 from siamese.errors import SiameseError
 
 
@@ -29,6 +29,11 @@ event = st.dataframe(frame, hide_index=True, use_container_width=True, on_select
                                     "seconds": st.column_config.NumberColumn("duration (s)", format="%.0f")})
 picked = [table[i]["run"] for i in event.selection.rows] or [table[0]["run"]]
 st.caption("Select rows to compare runs; the newest is shown when none is selected.")
+for name in picked:
+    state = launch.run_state(RUNS_DIR / name)
+    if state.get("message") and state["status"] in ("failed", "diverged", "interrupted", "unknown"):
+        (st.error if state["status"] in ("failed", "diverged") else st.warning)(
+            f"{name} {state['status']}: {state['message']}")
 
 loss_col, roc_col = st.columns(2)
 loss_fig = line_figure("Training loss (mean per epoch)", "epoch", "loss", height=360)
@@ -36,7 +41,7 @@ roc_fig = line_figure("ROC on validation identities", "false accept rate", "true
 for name in picked:
     run = RUNS_DIR / name
     epochs = runs.read_metrics(runs.RunPaths(run).metrics, "epoch")
-    loss_fig.add_scatter(x=[r["epoch"] for r in epochs], y=[r["train_loss"] for r in epochs], name=name)
+    loss_fig.add_scatter(x=[r["epoch"] for r in epochs], y=[r.get("train_loss") for r in epochs], name=name)
     if runs.RunPaths(run).checkpoint.exists():
         try:
             curve = roc_of(str(run), _model_key(run, None))

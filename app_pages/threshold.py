@@ -63,8 +63,11 @@ matrix_col.table(pd.DataFrame([[rates["tp"], rates["fn"]], [rates["fp"], rates["
 with save_col:
     st.markdown(f"**Saved threshold:** {saved:.4f}")
     if st.button("Save this threshold with the run", type="primary"):
-        save_threshold(run, threshold, "dashboard")
-        st.success(f"Saved {threshold:.4f}; verification now uses it.")
+        try:
+            save_threshold(run, threshold, "dashboard")
+            st.success(f"Saved {threshold:.4f}; verification now uses it.")
+        except SiameseError as exc:
+            st.error(f"Not saved: {exc}")
 
 hardest = study.hardest(threshold, k=8)
 st.subheader("Hardest mistakes at this threshold")

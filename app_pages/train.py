@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages.shared import DATA_DIR, RUNS_DIR, line_figure
 from siamese import launch
 from siamese.config import TrainConfig, field_types
-from siamese.errors import SiameseError
+from siamese.errors import SiameseError, describe
 from siamese.urls import config_from_query, config_to_query
 
 LAYOUT = [("Model", ["model", "embedding_dim", "input_size", "colour", "normalize"]),
@@ -65,7 +65,12 @@ live_runs = launch.running_runs(RUNS_DIR)
 start_col, stop_col = st.columns([1, 3])
 if start_col.button("Start training", type="primary", disabled=bool(live_runs),
                     help="A run is in progress; stop it or wait for it to end" if live_runs else None):
-    run_dir = launch.start_training(config, RUNS_DIR, DATA_DIR)
+    try:
+        run_dir = launch.start_training(config, RUNS_DIR, DATA_DIR)
+    except (SiameseError, OSError) as exc:
+        st.error(f"Training did not start: {describe(exc)}. Check that {RUNS_DIR} is a folder that is "
+                 "writable and the disk is not full.")
+        st.stop()
     st.session_state.run = run_dir.name
     st.session_state.watching = run_dir.name
     st.rerun()
@@ -74,8 +79,11 @@ watched = live_runs[0] if live_runs else (RUNS_DIR / st.session_state.run if st.
 if watched is None:
     st.stop()
 if live_runs and stop_col.button(f"Stop {watched.name}", help="Ends after the current step, with a checkpoint"):
-    launch.stop_training(watched)
-    st.toast(f"Asked {watched.name} to stop")
+    try:
+        launch.stop_training(watched)
+        st.toast(f"Asked {watched.name} to stop")
+    except (SiameseError, OSError) as exc:
+        stop_col.error(f"Could not ask {watched.name} to stop: {describe(exc)}")
 
 
 @st.fragment(run_every=1.0 if live_runs else None)
@@ -94,7 +102,7 @@ def live_view(run_dir):
     fig = line_figure("Validation (held-out identities)", "epoch", "")
     epochs = [r["epoch"] for r in progress.epochs]
     for key, name in (("val_auc", "AUC"), ("val_eer", "EER"), ("oneshot_accuracy", "one-shot accuracy")):
-        fig.add_scatter(x=epochs, y=[r[key] for r in progress.epochs], mode="lines+markers", name=name)
+        fig.add_scatter(x=epochs, y=[r.get(key) for r in progress.epochs], mode="lines+markers", name=name)
     val_col.plotly_chart(fig, use_container_width=True, key="val_chart")
     if st.session_state.get("watching") == run_dir.name and not progress.live:
         st.session_state.watching = None

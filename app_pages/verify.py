@@ -8,8 +8,12 @@ from siamese.faces import face_tensor, prepare_face
 
 st.title("Verify")
 run = require_model("verification")
-trained = model(run)
-people = gallery(run)
+try:
+    trained = model(run)
+    people = gallery(run)
+except SiameseError as exc:
+    st.error(str(exc))
+    st.stop()
 enrolled = people.identities()
 for problem in people.problems:
     st.warning(problem)
@@ -22,13 +26,32 @@ detect = options[0].checkbox("Detect the face", value=True, help="Untick for ima
 largest = options[1].checkbox("Use the largest face when there are several", value=False)
 
 
-def crop(source):
-    """The face crop of a photo, or None after showing why there is none."""
+def crop(source, failure: str = ""):
+    """The face crop of a photo, or None after showing why there is none (after `failure`)."""
     try:
         return prepare_face(source, detect=detect, allow_largest=largest)
     except SiameseError as exc:
-        st.error(str(exc))
+        st.error(f"{failure}{exc}")
         return None
+
+
+def enrol(name: str, sources: list[tuple[str, bytes]]) -> None:
+    """Enrol every image or none: one without exactly one face stops the lot, named with its reason."""
+    crops, problems = [], []
+    for label, data in sources:
+        try:
+            crops.append(prepare_face(data, detect=detect, allow_largest=largest).crop)
+        except SiameseError as exc:
+            problems.append(f"- {label}: {exc}")
+    if problems:
+        st.error("Nothing was enrolled. Remove or replace these images and try again:\n" + "\n".join(problems))
+        return
+    try:
+        count = people.enroll(name, crops)
+        st.session_state.enrol_shots = []
+        st.success(f"{name.strip()} now has {count} enrolled image(s).")
+    except SiameseError as exc:
+        st.error(f"Nothing was enrolled: {exc}")
 
 
 def as_input(face):
@@ -79,32 +102,30 @@ with enrol_tab:
     name = st.text_input("Name of the person to enrol", key="enrol_name")
     snap = st.camera_input("Snapshot", key="enrol_camera")
     if snap is not None and st.button("Add this snapshot"):
-        st.session_state.enrol_shots.append(snap.getvalue())
+        if crop(snap.getvalue(), "The snapshot was not added: ") is not None:
+            st.session_state.enrol_shots.append(snap.getvalue())
     files = st.file_uploader("…or photos", accept_multiple_files=True, key="enrol_files",
                              type=["jpg", "jpeg", "png", "bmp", "webp", "pgm"])
-    sources = st.session_state.enrol_shots + [f.getvalue() for f in files or []]
+    sources = [(f"snapshot {i + 1}", shot) for i, shot in enumerate(st.session_state.enrol_shots)]
+    sources += [(f.name, f.getvalue()) for f in files or []]
     st.caption(f"{len(sources)} image(s) ready; several, with small changes of pose and light, work best.")
-    if sources and st.button(f"Enrol {name or '…'} from {len(sources)} image(s)", type="primary",
-                             disabled=not name.strip()):
-        crops = [c.crop for c in (crop(s) for s in sources) if c is not None]
-        if len(crops) == len(sources):
-            try:
-                count = people.enroll(name, crops)
-                st.session_state.enrol_shots = []
-                st.success(f"{name} now has {count} enrolled image(s).")
-            except SiameseError as exc:
-                st.error(str(exc))
+    waiting = None if name.strip() else "Type the person's name first"
+    if sources and st.button(f"Enrol {name.strip() or '…'} from {len(sources)} image(s)", type="primary",
+                             disabled=bool(waiting), help=waiting):
+        enrol(name, sources)
     if st.session_state.enrol_shots and st.button("Clear the snapshots"):
         st.session_state.enrol_shots = []
         st.rerun()
 
 with remove_tab:
-    if enrolled:
-        st.dataframe({"person": list(enrolled), "images": list(enrolled.values())}, hide_index=True)
-        who = st.selectbox("Person", list(enrolled), key="remove_who")
+    if on_disk := people.folders():
+        st.dataframe({"person": on_disk, "images": [enrolled.get(p, 0) for p in on_disk]}, hide_index=True)
+        who = st.selectbox("Person", on_disk, key="remove_who")
         if st.button(f"Remove {who} (deletes their images and embeddings)"):
-            people.remove(who)
-            st.success(f"Removed {who}.")
-            st.rerun()
+            try:
+                people.remove(who)
+                st.rerun()
+            except SiameseError as exc:
+                st.error(str(exc))
     else:
         st.info("Nobody is enrolled.")

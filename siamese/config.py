@@ -116,9 +116,13 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"cannot read the configuration {path}: {exc}") from exc
+            values = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read the configuration {path}: {exc}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"cannot read the configuration {path}: it holds a {type(values).__name__}, "
+                              "not a JSON object of fields")
+        return cls.from_dict(values)
 
 
 def _check(ok: bool, name: str, message: str) -> None:

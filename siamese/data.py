@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +28,10 @@ BUILTIN_SOURCES = ("digits", "olivetti", "lfw")
 # Largest image we agree to decode: 40 megapixels is a large phone photo; a header that claims more is
 # treated as a decompression bomb and refused before any pixel is decoded.
 MAX_IMAGE_PIXELS = 40_000_000
-# Zip import limits: enough for LFW (13k images, 180 MB), small enough to stop a zip bomb.
-MAX_ZIP_FILES = 50_000
-MAX_ZIP_BYTES = 2_000_000_000
-MAX_ZIP_RATIO = 200
+TOO_LARGE = (f"its header claims far more than {MAX_IMAGE_PIXELS:,} pixels, too large to decode safely; "
+             "resize it first")
+# Folders that are never identities: hidden ones, and the resource forks macOS adds to the zips it makes.
+IGNORED_FOLDERS = (".", "__MACOSX")
 
 
 @dataclass
@@ -94,13 +94,21 @@ def load_image(source: str | Path | bytes, size: int, colour: str = "grey") -> t
             img = img.resize((size, size), Image.Resampling.BILINEAR)
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, EOFError) as exc:
-        raise ImageError(f"{name}: not a readable image ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name}: {TOO_LARGE}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name}: not a readable image ({unreadable_reason(exc)})") from None
     array = np.asarray(img, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+def unreadable_reason(exc: Exception) -> str:
+    """PIL's reason an image cannot be read, for people: without the repr of an in-memory file it names."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a format this tool reads: " + ", ".join(sorted(e.lstrip(".") for e in IMAGE_EXTENSIONS))
+    return re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(exc)) or type(exc).__name__
 
 
 def to_mode(img: Image.Image, mode: str) -> Image.Image:
@@ -132,7 +140,7 @@ def scan_folder(root: str | Path) -> FolderScan:
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; give a folder that holds one folder per identity")
     scan = FolderScan(identities={})
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(IGNORED_FOLDERS)):
         images = []
         for path in sorted(folder.iterdir()):
             if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith("."):
@@ -277,74 +285,6 @@ def builtin_is_cached(name: str, data_dir: str | Path = "data") -> bool:
     return name == "digits" or (marker is not None and (cache / marker).exists())
 
 
-def extract_zip(archive: str | Path | bytes, target: str | Path) -> Path:
-    """Extract a zip of identity folders into `target`, refusing anything unsafe before writing a byte:
-    absolute paths, `..`, symlinks, too many files, or a total or ratio that marks a zip bomb."""
-    target = Path(target)
-    try:
-        handle = zipfile.ZipFile(io.BytesIO(archive) if isinstance(archive, bytes) else archive)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DatasetError(f"not a readable zip file ({exc}); upload a .zip of identity folders") from None
-    with handle:
-        members = handle.infolist()
-        _check_zip_members(members)
-        root = target.resolve()
-        for member in members:
-            destination = (root / member.filename).resolve()
-            try:
-                if member.is_dir():
-                    destination.mkdir(parents=True, exist_ok=True)
-                    continue
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with handle.open(member) as src, open(destination, "wb") as dst:
-                    _copy_limited(src, dst, member.file_size)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, NotImplementedError) as exc:
-                # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks.
-                if destination.is_file():
-                    destination.unlink()
-                raise DatasetError(f"zip member {member.filename!r} cannot be extracted ({exc}); make the zip "
-                                   "again without a password, with ordinary (deflate) compression") from None
-    return _dataset_root(target)
-
-
-def _check_zip_members(members: list[zipfile.ZipInfo]) -> None:
-    if len(members) > MAX_ZIP_FILES:
-        raise DatasetError(f"zip holds {len(members):,} entries; the limit is {MAX_ZIP_FILES:,}")
-    total = sum(m.file_size for m in members)
-    packed = sum(m.compress_size for m in members)
-    if total > MAX_ZIP_BYTES:
-        raise DatasetError(f"zip would expand to {total / 1e9:.1f} GB; the limit is {MAX_ZIP_BYTES / 1e9:.0f} GB")
-    if packed and total / packed > MAX_ZIP_RATIO and total > 10_000_000:
-        raise DatasetError(f"zip expands {total / packed:.0f}-fold, which marks a zip bomb; refused")
-    for member in members:
-        name = member.filename.replace("\\", "/")
-        if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in name.split("/"):
-            raise DatasetError(f"zip entry {member.filename!r} points outside the folder; refused")
-        if (member.external_attr >> 16) & 0o170000 == 0o120000:
-            raise DatasetError(f"zip entry {member.filename!r} is a symbolic link; refused")
-
-
-def _copy_limited(src, dst, declared: int) -> None:
-    # A zip can lie about sizes in its directory: stop at the declared size, whatever the stream says.
-    remaining = declared
-    while chunk := src.read(min(1 << 20, remaining + 1)):
-        remaining -= len(chunk)
-        if remaining < 0:
-            raise ValueError("member is larger than its declared size")
-        dst.write(chunk)
-
-
-def _dataset_root(folder: Path) -> Path:
-    """A zip often wraps its identity folders in one top folder: descend through single folders."""
-    current = folder
-    while True:
-        children = [p for p in current.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-        if len(children) == 1 and children[0].is_dir() and any(c.is_dir() for c in children[0].iterdir()):
-            current = children[0]
-            continue
-        return current
-
-
 def find_datasets(data_dir: str | Path = "data") -> dict[str, Path]:
     """Identity-folder datasets under `data_dir`: folders whose sub-folders hold images."""
     data_dir = Path(data_dir)
@@ -373,7 +313,9 @@ def dataset_folder(source: str, data_dir: str | Path = "data") -> Path | None:
         return None
     path = Path(source).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
-        return extract_zip(path, Path(data_dir) / path.stem)
+        from .zips import extracted_zip  # zips builds on this module
+
+        return extracted_zip(path, data_dir)
     if path.is_dir():
         return path
     named = find_datasets(data_dir)

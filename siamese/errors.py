@@ -27,3 +27,11 @@ class GalleryError(SiameseError):
 
 class RunError(SiameseError):
     """A run folder is missing, incomplete or cannot be written."""
+
+
+def describe(exc: BaseException) -> str:
+    """An error as one line for people: our own errors as they are, an OSError as its reason and file
+    ('Read-only file system: runs/.launches') rather than '[Errno 30] ...'."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return str(exc)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageOps
 
-from .data import MAX_IMAGE_PIXELS, to_mode
+from .data import MAX_IMAGE_PIXELS, TOO_LARGE, to_mode, unreadable_reason
 from .errors import ImageError
 
 MIN_CONFIDENCE = 0.9
@@ -77,8 +77,11 @@ def open_photo(source: bytes | Image.Image) -> Image.Image:
             return to_mode(ImageOps.exif_transpose(img), "RGB")
     except ImageError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"the photo: {TOO_LARGE}") from None
     except Exception as exc:  # noqa: BLE001 - PIL raises many types for broken files
-        raise ImageError(f"the photo is not a readable image ({exc})") from None
+        raise ImageError(f"the photo is not a readable image ({unreadable_reason(exc)}); take another "
+                         "photo, or upload a JPEG or PNG") from None
 
 
 def detect_faces(image: Image.Image) -> list[Face]:

@@ -80,7 +80,8 @@ class Gallery:
             (self.root / "identities").mkdir(parents=True, exist_ok=True)
             (self.root / "embeddings").mkdir(exist_ok=True)
         except OSError as exc:
-            raise GalleryError(f"cannot use {self.root} as a gallery: {exc.strerror or exc}") from None
+            raise GalleryError(f"cannot use {self.root} as a gallery: {exc.strerror or exc}. It must be a "
+                               "folder this program can write (set SIAMESE_GALLERY_DIR, or --gallery).") from None
         self.files: list[str] = []
         self.names: list[str] = []
         self.embeddings = torch.empty(0, 0)
@@ -96,6 +97,11 @@ class Gallery:
         for name in self.names:
             counts[name] = counts.get(name, 0) + 1
         return dict(sorted(counts.items()))
+
+    def folders(self) -> list[str]:
+        """Every person with a folder on disk, including one whose images could not be embedded (see
+        `problems`): the list to offer for removal, so unreadable images can still be deleted."""
+        return sorted(p.name for p in (self.root / "identities").iterdir() if p.is_dir())
 
     def _image_files(self) -> list[tuple[str, Path]]:
         found = []
@@ -143,7 +149,7 @@ class Gallery:
         if not images:
             raise GalleryError(f"no images given to enrol {name!r}")
         folder = self.root / "identities" / name
-        new_files, new_embeddings = [], []
+        new_files, new_embeddings, written = [], [], []
         try:
             folder.mkdir(exist_ok=True)
             start = max((int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()), default=0) + 1
@@ -151,11 +157,20 @@ class Gallery:
                 path = folder / f"{start + offset:06d}.png"
                 stored = image.copy()
                 stored.thumbnail((STORED_IMAGE_SIZE, STORED_IMAGE_SIZE))
+                written.append(path)
                 stored.save(path)
                 new_files.append(str(path.relative_to(self.root)))
                 new_embeddings.append(self.model.embed(self._read(path)))
-        except OSError as exc:
-            raise GalleryError(f"cannot store images of {name!r} in {folder}: {exc.strerror or exc}") from None
+        except BaseException as exc:
+            # All or nothing: a half-enrolled person would be matched on some of their images only.
+            for path in written:
+                path.unlink(missing_ok=True)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+            if isinstance(exc, OSError):
+                raise GalleryError(f"cannot store images of {name!r} in {folder}: {exc.strerror or exc}; "
+                                   "nothing was enrolled") from None
+            raise
         self.files += new_files
         self.names += [name] * len(new_files)
         added = torch.cat(new_embeddings)
@@ -168,13 +183,17 @@ class Gallery:
         name = check_identity_name(name)
         if name not in self.names and not (self.root / "identities" / name).exists():
             raise GalleryError(f"{name!r} is not enrolled")
-        shutil.rmtree(self.root / "identities" / name, ignore_errors=False)
+        try:
+            shutil.rmtree(self.root / "identities" / name, ignore_errors=False)
+            for other in (self.root / "embeddings").glob("*.pt"):
+                other.unlink()  # other models' caches hold the person too; they are rebuilt when next used
+        except OSError as exc:
+            raise GalleryError(f"cannot delete {name!r} from {self.root}: {exc.strerror or exc} "
+                               f"({exc.filename}). Check that the gallery folder is writable.") from None
         keep = [i for i, n in enumerate(self.names) if n != name]
         self.files = [self.files[i] for i in keep]
         self.names = [self.names[i] for i in keep]
         self.embeddings = self.embeddings[keep] if keep else torch.empty(0, 0)
-        for other in (self.root / "embeddings").glob("*.pt"):
-            other.unlink()  # other models' caches hold the person too; they are rebuilt when next used
         self._save_cache()
 
     def _distances(self, query: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ appended to; a reader skips a line that is still being written.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -100,19 +101,48 @@ def load_torch(path: Path) -> dict:
                        "this tool.") from None
 
 
+# The fields a reader may index in each kind of metrics record; any other field is read with .get().
+RECORD_FIELDS = {"step": ("epoch", "step", "loss", "images_per_second"),
+                 "epoch": ("epoch", "val_auc", "val_eer"),
+                 "end": ("status",)}
+
+
 def append_metrics(path: Path, record: dict) -> None:
+    """Append one record as a line. A last line without its newline was cut by a crash (a process killed
+    mid-write): it is dropped first, so the file stays one JSON record a line after a resume."""
     try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
+        with open(path, "a+b") as handle:
+            _drop_torn_line(handle)
+            handle.write((json.dumps(record) + "\n").encode("utf-8"))
     except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}. Check that the folder is writable "
+                       "and the disk is not full.") from None
+
+
+def _drop_torn_line(handle) -> None:
+    size = handle.seek(0, os.SEEK_END)
+    if size == 0:
+        return
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return
+    start = max(0, size - (1 << 16))
+    handle.seek(start)
+    tail = handle.read()
+    cut = tail.rfind(b"\n")
+    if cut < 0 and start > 0:  # a torn line longer than the window: look at the whole file
+        handle.seek(0)
+        tail, start = handle.read(), 0
+        cut = tail.rfind(b"\n")
+    handle.truncate(start + cut + 1)
 
 
 def read_metrics(path: Path, kind: str | None = None) -> list[dict]:
     """Records of `metrics.jsonl`, optionally only those of one kind ('step', 'epoch', 'end').
-    A last line without its newline is being written (or was cut by a crash) and is skipped."""
+    A last line without its newline is being written (or was cut by a crash) and is skipped, and so is
+    any line that is not a record with the fields of its kind (garbage left by a disk fault)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return []
     records = []
@@ -121,9 +151,22 @@ def read_metrics(path: Path, kind: str | None = None) -> list[dict]:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if not _well_formed(record):
+            continue
         if kind is None or record.get("kind") == kind:
             records.append(record)
     return records
+
+
+def _well_formed(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    needed = RECORD_FIELDS.get(record.get("kind"), ())
+    return all(name in record and (name == "status" or _is_number(record[name])) for name in needed)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def new_run_dir(runs_dir: Path = RUNS_DIR, name: str | None = None) -> Path:
@@ -171,10 +214,37 @@ def read_status(run_dir: Path) -> dict:
         status = read_json(path)
     except RunError as exc:
         return {"status": "unknown", "message": str(exc)}
-    if status.get("status") == "running" and not pid_alive(status.get("pid")):
+    if status.get("status") == "running" and not _still_training(status):
         status = {**status, "status": "interrupted",
                   "message": "the training process ended without finishing; resume it to go on"}
     return status
+
+
+def _still_training(status: dict) -> bool:
+    """Whether the process that wrote a 'running' status is alive. A live process with the same id that
+    started well after the status was written is another one (ids are reused, after a reboot above all)."""
+    pid, written = status.get("pid"), status.get("updated")
+    if not pid_alive(pid):
+        return False
+    started = process_start_time(pid)
+    return started is None or not isinstance(written, (int, float)) or started <= written + PID_REUSE_SLACK
+
+
+# Seconds: a process's start time from /proc is exact to a clock tick, but the boot time it is counted
+# from can be off by a second or so; a reboot, or a reused id, comes much later than this.
+PID_REUSE_SLACK = 10.0
+
+
+def process_start_time(pid: int) -> float | None:
+    """When process `pid` started, in seconds since the epoch; None where /proc does not tell (not Linux)."""
+    try:
+        after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(after_name[19])  # field 22, starttime, in clock ticks after boot
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def request_stop(run_dir: Path) -> None:
@@ -183,8 +253,20 @@ def request_stop(run_dir: Path) -> None:
 
 
 def read_threshold(run_dir: Path) -> float | None:
+    """The saved decision threshold, None when none was saved; RunError saying what to do when the file
+    is damaged (it is never silently replaced by another threshold)."""
     path = RunPaths(Path(run_dir)).threshold
-    return float(read_json(path)["threshold"]) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        value = float(read_json(path)["threshold"])
+    except (RunError, KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"the saved threshold {path} is damaged ({exc}); delete that file to fall back to the "
+                       "threshold chosen in training, then set one again on the Threshold page") from None
+    if not math.isfinite(value):
+        raise RunError(f"the saved threshold in {path} is {value}; delete that file to fall back to the "
+                       "threshold chosen in training")
+    return value
 
 
 def save_threshold(run_dir: Path, threshold: float, source: str) -> None:
@@ -199,7 +281,14 @@ def list_runs(runs_dir: Path = RUNS_DIR) -> list[Path]:
     if not runs_dir.is_dir():
         return []
     runs = [p for p in runs_dir.iterdir() if (p / "config.json").is_file()]
-    return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
+    return sorted(runs, key=_mtime, reverse=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # deleted meanwhile, from another tab or the command line
+        return 0.0
 
 
 def run_config(run_dir: Path) -> TrainConfig:
@@ -273,6 +362,10 @@ def delete_run(run_dir: Path) -> None:
         raise RunError(f"{run_dir} is not a run folder; nothing was deleted")
     if read_status(run_dir).get("status") == "running":
         raise RunError(f"{run_dir.name} is still training; stop it first")
-    shutil.rmtree(run_dir)
-    for leftover in (run_dir.parent / ".launches").glob(f"{run_dir.name}.*"):
-        leftover.unlink(missing_ok=True)
+    try:
+        shutil.rmtree(run_dir)
+        for leftover in (run_dir.parent / ".launches").glob(f"{run_dir.name}.*"):
+            leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot delete {run_dir}: {exc.strerror or exc} ({exc.filename}); some of its files "
+                       "may remain. Check that the runs folder is writable.") from None

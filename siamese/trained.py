@@ -73,15 +73,19 @@ def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None
     if data or split == "all":
         return load_dataset(data or config.data, config.input_size, config.colour, data_dir)
     recorded = read_json(RunPaths(Path(run_dir)).split)["validation" if split == "validation" else "train"]
-    folder = dataset_folder(config.data, data_dir)
-    if folder is None:
-        return load_builtin(config.data, config.input_size, config.colour, data_dir).subset(recorded)
-    scan = scan_folder(folder)
-    missing = [name for name in recorded if name not in scan.identities]
-    if missing:
-        raise DatasetError(f"{folder} no longer holds identities the run used: {', '.join(missing[:5])}")
-    return decode_identities({name: scan.identities[name] for name in recorded}, config.input_size,
-                             config.colour, folder.name, scan.problems)
+    try:
+        folder = dataset_folder(config.data, data_dir)
+        if folder is None:
+            return load_builtin(config.data, config.input_size, config.colour, data_dir).subset(recorded)
+        scan = scan_folder(folder)
+        missing = [name for name in recorded if name not in scan.identities]
+        if missing:
+            raise DatasetError(f"{folder} no longer holds identities the run used: {', '.join(missing[:5])}")
+        return decode_identities({name: scan.identities[name] for name in recorded}, config.input_size,
+                                 config.colour, folder.name, scan.problems)
+    except DatasetError as exc:
+        raise DatasetError(f"run {Path(run_dir).name} was trained on '{config.data}', which cannot be used now "
+                           f"({exc}). Put that dataset back as it was, or train a new run.") from None
 
 
 def evaluate_run(run_dir: str | Path, data_dir: str | Path = "data", n_way: int = 10, trials: int = 2000,
@@ -107,12 +111,16 @@ def write_projector_files(folder: str | Path, embeddings: torch.Tensor, dataset:
     """TensorBoard projector format: `vectors.tsv` (one embedding a line) and `metadata.tsv` (a header,
     then identity and image path a line)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     rows = ["\t".join(f"{v:.6g}" for v in row) for row in embeddings.tolist()]
-    (folder / "vectors.tsv").write_text("\n".join(rows) + "\n")
     meta = ["identity\timage"] + [f"{dataset.identities[label]}\t{path}".replace("\n", " ")
                                   for label, path in zip(dataset.labels.tolist(), dataset.paths)]
-    (folder / "metadata.tsv").write_text("\n".join(meta) + "\n")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "vectors.tsv").write_text("\n".join(rows) + "\n")
+        (folder / "metadata.tsv").write_text("\n".join(meta) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RunError(f"cannot write the projector files into {folder}: {exc.strerror or exc}. Check that "
+                       "the folder is writable and the disk is not full.") from None
 
 
 def run_roc(run_dir: str | Path, data_dir: str | Path = "data", checkpoint: str | Path | None = None) -> dict:

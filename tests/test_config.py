@@ -63,6 +63,21 @@ def test_load_of_an_unreadable_file_raises_config_error(tmp_path):
         TrainConfig.load(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize("text", ["42", "[1, 2]", '"data"', "null"])
+def test_load_of_json_that_is_not_an_object_raises_config_error(tmp_path, text):
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="not a JSON object"):
+        TrainConfig.load(path)
+
+
+def test_load_of_bytes_that_are_not_utf8_raises_config_error(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_bytes(b'{"data": "\xff"}')
+    with pytest.raises(ConfigError, match="cannot read the configuration"):
+        TrainConfig.load(path)
+
+
 def test_from_dict_coerces_strings():
     config = TrainConfig.from_dict({"margin": "0.5", "normalize": "true", "augment": "off", "p": "16",
                                     "lr": "1e-3", "max_seconds": "30", "embedding_dim": 64.0})

@@ -3,11 +3,14 @@ faces raise a clear error unless the largest is allowed."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from siamese.errors import ImageError
 from siamese.faces import Face, FaceError, crop_face, detect_faces, face_tensor, prepare_face
 
 ORL_FACE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "orl_faces" / "s1" / "1.pgm"
@@ -67,3 +70,29 @@ def test_crop_is_square_with_margin_and_levels_the_eyes():
 def test_face_tensor_matches_the_model_input_shape():
     tensor = face_tensor(Image.new("RGB", (300, 300), (200, 100, 50)), 32, "grey")
     assert tuple(tensor.shape) == (1, 1, 32, 32) and str(tensor.dtype) == "torch.uint8"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"dear diary", "not a format this tool reads"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "not a format this tool reads"),
+])
+def test_a_photo_that_is_not_an_image_says_so_without_internals(data, reason):
+    with pytest.raises(ImageError) as caught:
+        prepare_face(data)
+    message = str(caught.value)
+    assert message.startswith("the photo is not a readable image") and reason in message
+    assert "BytesIO" not in message and "upload a JPEG or PNG" in message
+
+
+def png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side, message", [(8_000, "8000x8000 pixels, too large"),
+                                           (90_000, "too large to decode safely")])
+def test_a_photo_whose_header_claims_enormous_dimensions_is_refused(side, message):
+    with pytest.raises(ImageError, match=message):
+        prepare_face(png_header(side, side))

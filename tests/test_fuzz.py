@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from siamese.data import extract_zip, load_image
+from siamese.data import load_image
 from siamese.errors import SiameseError
+from siamese.zips import extract_zip
 
 
 def _png() -> bytes:

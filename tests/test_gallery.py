@@ -217,6 +217,39 @@ def test_remove_deletes_the_folder_and_the_embeddings(gallery, trained):
         reopened.remove("alice")
 
 
+def test_an_enrolment_that_fails_half_way_stores_nothing(gallery, monkeypatch):
+    enroll(gallery, "alice", ALICE)
+    before = sorted(p.relative_to(gallery.root) for p in gallery.root.rglob("*"))
+    saved = []
+    real_save = Image.Image.save
+
+    def full_disk(image, path, *args, **kwargs):
+        if len(saved) == 2:
+            raise OSError(28, "No space left on device")
+        saved.append(path)
+        return real_save(image, path, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", full_disk)
+    for name in ("alice", "bob"):
+        saved.clear()
+        with pytest.raises(GalleryError, match="No space left on device; nothing was enrolled"):
+            enroll(gallery, name, ALICE if name == "alice" else BOB)
+    assert sorted(p.relative_to(gallery.root) for p in gallery.root.rglob("*")) == before
+    assert gallery.identities() == {"alice": 3}
+
+
+def test_a_removal_that_cannot_delete_says_so(gallery, monkeypatch):
+    enroll(gallery, "alice", ALICE)
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr("siamese.gallery.shutil.rmtree", read_only)
+    with pytest.raises(GalleryError, match="cannot delete 'alice'.*Read-only file system"):
+        gallery.remove("alice")
+    assert gallery.identities() == {"alice": 3}
+
+
 def test_remove_the_last_person_leaves_an_empty_gallery(gallery, trained):
     enroll(gallery, "alice", ALICE)
     gallery.remove("alice")

@@ -1,5 +1,5 @@
-"""The README keeps its promises: two commands first, the CI runs the second verbatim, and the
-configuration table matches TrainConfig."""
+"""The README keeps its promises: two commands first, the CI runs the second verbatim, the
+configuration table matches TrainConfig, and the serving section matches .streamlit/config.toml."""
 
 from __future__ import annotations
 
@@ -76,3 +76,14 @@ def test_configuration_table_lists_the_field_with_its_default(field):
 
 def test_configuration_table_has_exactly_the_fields_in_order():
     assert list(config_table()) == [f.name for f in fields(TrainConfig)]
+
+
+def test_the_dashboard_listens_on_localhost_with_the_upload_limit_the_readme_states():
+    import tomllib
+
+    server = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))["server"]
+    assert server["address"] == "127.0.0.1"
+    serving = README.read_text(encoding="utf-8").split("### Serving", 1)[1].split("\n#", 1)[0]
+    assert "127.0.0.1" in serving and f"{server['maxUploadSize']} MB" in serving
+    assert "--server.address 0.0.0.0" in serving and "gallery/" in serving
+    assert (ROOT / "docs" / "SAFETY.md").is_file()

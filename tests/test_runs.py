@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -44,21 +45,55 @@ def test_new_run_dir_refuses_unsafe_names(tmp_path, name):
     assert list((tmp_path / "runs").iterdir()) == []
 
 
+STEP_1 = {"kind": "step", "epoch": 1, "step": 1, "loss": 0.9, "images_per_second": 100.0}
+STEP_2 = {**STEP_1, "step": 2, "loss": 0.8}
+EPOCH_1 = {"kind": "epoch", "epoch": 1, "train_loss": 0.85, "val_auc": 0.9, "val_eer": 0.1, "threshold": 0.5,
+           "oneshot_accuracy": 0.7}
+
+
+def lines(*records) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+
+
 def test_read_metrics_skips_a_torn_last_line_and_corrupt_lines(tmp_path):
     path = tmp_path / "metrics.jsonl"
-    path.write_text('{"kind": "step", "step": 1}\n'
-                    'not json at all\n'
-                    '{"kind": "epoch", "epoch": 1}\n'
-                    '{"kind": "step", "st\n'
-                    '{"kind": "step", "step": 2}\n'
-                    '{"kind": "end", "status": "fini')
-    assert read_metrics(path) == [{"kind": "step", "step": 1}, {"kind": "epoch", "epoch": 1},
-                                  {"kind": "step", "step": 2}]
-    assert read_metrics(path, "step") == [{"kind": "step", "step": 1}, {"kind": "step", "step": 2}]
+    path.write_text(lines(STEP_1, "not json at all", EPOCH_1, '{"kind": "step", "st', STEP_2)
+                    + '{"kind": "end", "status": "fini')
+    assert read_metrics(path) == [STEP_1, EPOCH_1, STEP_2]
+    assert read_metrics(path, "step") == [STEP_1, STEP_2]
     assert read_metrics(path, "end") == []
     # A complete last line (the writer added its newline) is read.
     path.write_text(path.read_text() + 'shed"}\n')
     assert read_metrics(path, "end") == [{"kind": "end", "status": "finished"}]
+
+
+def test_read_metrics_skips_lines_that_are_not_records_of_their_kind(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(lines(STEP_1, "42", "[1, 2]", '"step"', "null", "\x00\x00\x00", {"kind": "epoch"},
+                          {**STEP_2, "loss": "NaN?"}, {**STEP_2, "images_per_second": True},
+                          {k: v for k, v in EPOCH_1.items() if k != "val_auc"}, {"kind": "end"}, EPOCH_1))
+    with open(path, "ab") as handle:
+        handle.write(b"\xff\xfe bytes that are not UTF-8\n" + lines(STEP_2).encode())
+    assert read_metrics(path) == [STEP_1, EPOCH_1, STEP_2]
+
+
+def test_append_after_a_torn_line_drops_it_so_every_line_is_a_record(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(lines(STEP_1) + '{"kind": "step", "epoch": 1, "st')  # killed in the middle of a line
+    runs.append_metrics(path, STEP_2)
+    assert path.read_text() == lines(STEP_1, STEP_2)
+    path.write_text('{"kind": "st')  # torn first line
+    runs.append_metrics(path, STEP_1)
+    assert path.read_text() == lines(STEP_1)
+    runs.append_metrics(path, STEP_2)
+    assert [json.loads(line) for line in path.read_text().splitlines()] == [STEP_1, STEP_2]
+
+
+def test_a_metrics_line_that_cannot_be_written_gives_run_error(tmp_path):
+    blocker = tmp_path / "metrics.jsonl"
+    blocker.mkdir()
+    with pytest.raises(RunError, match="cannot write"):
+        runs.append_metrics(blocker, STEP_1)
 
 
 def test_read_metrics_of_a_missing_file_is_empty(tmp_path):
@@ -82,6 +117,26 @@ def test_read_status_reports_a_dead_running_process_as_interrupted(tmp_path):
 
     write_json(tmp_path / "status.json", {"status": "finished", "message": "done", "pid": dead_pid()})
     assert read_status(tmp_path)["status"] == "finished"
+
+
+def test_a_running_status_whose_process_id_was_reused_is_interrupted(tmp_path):
+    # After a reboot, the id in status.json may belong to some other, newer process.
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        write_json(tmp_path / "status.json", {"status": "running", "pid": newer.pid, "updated": time.time() - 600})
+        assert read_status(tmp_path)["status"] == "interrupted"
+        write_json(tmp_path / "status.json", {"status": "running", "pid": os.getpid(), "updated": time.time()})
+        assert read_status(tmp_path)["status"] == "running"
+    finally:
+        newer.kill()
+        newer.wait()
+
+
+def test_a_damaged_threshold_file_says_what_to_do(tmp_path):
+    for damaged in ('{"threshold": "high"}', '{"thresh', "[]", '{"threshold": NaN}'):
+        (tmp_path / "threshold.json").write_text(damaged)
+        with pytest.raises(RunError, match="delete that file to fall back to the threshold chosen in training"):
+            read_threshold(tmp_path)
 
 
 def test_read_status_of_a_new_or_corrupt_run(tmp_path):

@@ -10,8 +10,8 @@ import pytest
 
 from siamese.config import TrainConfig
 from siamese.errors import RunError
-from siamese.runs import (delete_run, file_fingerprint, list_snapshots, new_run_dir, runs_table, write_json,
-                          RunPaths)
+from siamese.runs import (delete_run, file_fingerprint, list_runs, list_snapshots, new_run_dir, runs_table,
+                          write_json, RunPaths)
 from siamese.train import train
 from siamese.trained import run_roc
 
@@ -75,3 +75,58 @@ def test_delete_refuses_a_training_run_and_non_runs(tmp_path):
     write_json(RunPaths(run).status, {"status": "finished", "pid": os.getpid()})
     delete_run(run)
     assert not run.exists()
+
+
+def test_a_run_that_cannot_be_deleted_gives_run_error(tmp_path, monkeypatch):
+    run = tmp_path / "runs" / "kept"
+    run.mkdir(parents=True)
+    TrainConfig().save(RunPaths(run).config)
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr("shutil.rmtree", read_only)
+    with pytest.raises(RunError, match="cannot delete .*Read-only file system"):
+        delete_run(run)
+    assert RunPaths(run).config.is_file()
+
+
+def test_projector_files_that_cannot_be_written_give_run_error(trained_run, tmp_path):
+    from siamese.trained import embed_run, write_projector_files
+
+    embeddings, data = embed_run(trained_run, data_dir=trained_run.parent.parent / "data")
+    blocker = tmp_path / "projector"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(RunError, match="cannot write the projector files"):
+        write_projector_files(blocker, embeddings, data)
+
+
+def test_list_runs_survives_a_run_deleted_while_listing(tmp_path, monkeypatch):
+    import pathlib
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        TrainConfig().save(RunPaths(tmp_path / name).config)
+    real_stat = pathlib.Path.stat
+
+    def vanished(self, *args, **kwargs):
+        if self == tmp_path / "a":
+            raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "stat", vanished)
+    assert [p.name for p in list_runs(tmp_path)] == ["b", "a"]
+
+
+def test_a_checkpoint_of_another_model_is_refused_with_run_error(trained_run, tmp_path):
+    import shutil
+
+    from siamese.models import build_model
+    from siamese.runs import run_config, save_torch
+    from siamese.trained import load_trained
+
+    other = shutil.copytree(trained_run, tmp_path / "other")
+    stranger = build_model(TrainConfig.from_dict({**run_config(other).to_dict(), "embedding_dim": 4}))
+    save_torch(RunPaths(other).checkpoint, {"model": stranger.state_dict()})
+    with pytest.raises(RunError, match="does not match the run's configuration"):
+        load_trained(other, device="cpu")

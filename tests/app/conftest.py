@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -50,27 +52,67 @@ def world(tmp_path_factory):
             "run": run_dir}
 
 
+def point_app_at(monkeypatch, runs: Path, data: Path, gallery: Path) -> None:
+    """Make the app use these folders: through the SIAMESE_* variables for a first import of
+    app_pages.shared, and on the module itself when an earlier test imported it already."""
+    import app_pages.shared as shared
+
+    for name, path in (("RUNS", runs), ("DATA", data), ("GALLERY", gallery)):
+        monkeypatch.setenv(f"SIAMESE_{name}_DIR", str(path))
+        monkeypatch.setattr(shared, f"{name}_DIR", Path(path))
+
+
+def open_app(page: str | None = None, timeout: float = 60) -> AppTest:
+    """An AppTest of app.py opened on `page` (a file under app_pages/), already run once."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if page:
+        at.switch_page(f"app_pages/{page}")
+        at.run()
+    return at
+
+
 @pytest.fixture
 def app_env(world, monkeypatch):
-    monkeypatch.setenv("SIAMESE_RUNS_DIR", str(world["runs"]))
-    monkeypatch.setenv("SIAMESE_DATA_DIR", str(world["data"]))
-    monkeypatch.setenv("SIAMESE_GALLERY_DIR", str(world["gallery"]))
+    point_app_at(monkeypatch, world["runs"], world["data"], world["gallery"])
     return world
 
 
 @pytest.fixture
 def make_app(app_env):
-    """Factory: an AppTest of app.py opened on `page` (a file under app_pages/), already run once."""
+    """Factory: `make_app(page=None, timeout=60)`, see `open_app`."""
+    return open_app
 
-    def make(page: str | None = None, timeout: float = 60) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-        at.run()
-        if page:
-            at.switch_page(f"app_pages/{page}")
-            at.run()
-        return at
 
-    return make
+@dataclass
+class OwnWorld:
+    """Folders of one test's own; `open` opens the app on them, `point` moves one of them elsewhere."""
+
+    root: Path
+    runs: Path
+    data: Path
+    gallery: Path
+    faces: Path
+    run: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def open(self, page: str | None = None, timeout: float = 60) -> AppTest:
+        return open_app(page, timeout)
+
+    def point(self, runs: Path | None = None, data: Path | None = None, gallery: Path | None = None) -> None:
+        point_app_at(self.monkeypatch, runs or self.runs, data or self.data, gallery or self.gallery)
+
+
+@pytest.fixture
+def own_world(world, tmp_path, monkeypatch) -> OwnWorld:
+    """A world of this test's own, for tests that change runs, data or the gallery: a copy of the tiny
+    run and of the synthetic faces and an empty gallery, under a path with a space and a non-ASCII letter."""
+    root = tmp_path / "own wörld"
+    run = shutil.copytree(world["run"], root / "runs" / "tiny")
+    faces = shutil.copytree(world["faces"], root / "data" / "synthetic")
+    own = OwnWorld(root, root / "runs", root / "data", root / "gallery", faces, run, monkeypatch)
+    own.point()
+    return own
 
 
 @pytest.fixture(scope="session")
