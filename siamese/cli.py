@@ -256,3 +256,6 @@ def main(argv: list[str] | None = None) -> int:
     except SiameseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a read-only or full disk, a missing folder: the message, not a traceback
+        print(f"error: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
+        return 2

@@ -23,7 +23,7 @@ from pathlib import Path
 from .config import TrainConfig
 from .errors import RunError
 from .runs import (FINAL_STATUSES, RUN_ID, RUNS_DIR, RunPaths, pid_alive, read_metrics, read_status,
-                   request_stop)
+                   request_stop, write_json)
 
 LAUNCHES = ".launches"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,14 +58,21 @@ def config_arguments(config: TrainConfig) -> list[str]:
     return args
 
 
-def _free_name(runs_dir: Path, name: str | None) -> str:
+def _reserve_name(runs_dir: Path, name: str | None) -> str:
+    """A run name nobody uses, claimed by creating its launch record exclusively: two tabs starting in the
+    same second get two names. The placeholder names this process until the child's pid replaces it."""
     base = name or time.strftime("%Y%m%d-%H%M%S")
     if not RUN_ID.match(base):
         raise RunError(f"run name {base!r}: use letters, digits, '.', '_' and '-' (at most 100)")
     for attempt in range(1000):
         candidate = base if attempt == 0 else f"{base}-{attempt}"
-        if not (runs_dir / candidate).exists() and not (runs_dir / LAUNCHES / f"{candidate}.json").exists():
-            return candidate
+        if not (runs_dir / candidate).exists():
+            try:
+                with open(runs_dir / LAUNCHES / f"{candidate}.json", "x") as handle:
+                    handle.write(json.dumps({"pid": os.getpid(), "started": time.time()}))
+                return candidate
+            except FileExistsError:
+                pass
         if name:
             raise RunError(f"a run named {name!r} already exists; pick another name")
     raise RunError(f"could not find a free run name under {runs_dir}")
@@ -76,20 +83,29 @@ def start_training(config: TrainConfig, runs_dir: str | Path = RUNS_DIR, data_di
     """Start training `config` in a new process; returns the run folder it will write (it appears within
     a second or so). Output of the process goes to `runs/.launches/<name>.log`."""
     runs_dir = Path(runs_dir)
-    (runs_dir / LAUNCHES).mkdir(parents=True, exist_ok=True)
-    name = _free_name(runs_dir, name)
-    run_dir = runs_dir / name
-    log_path = runs_dir / LAUNCHES / f"{name}.log"
-    command = [sys.executable, "-m", "siamese", "--data-dir", str(data_dir), "train", "--quiet",
-               "--out", str(run_dir), *config_arguments(config)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
+    try:
+        (runs_dir / LAUNCHES).mkdir(parents=True, exist_ok=True)
+        name = _reserve_name(runs_dir, name)
+        run_dir = runs_dir / name
+        log_path = runs_dir / LAUNCHES / f"{name}.log"
+        command = [sys.executable, "-m", "siamese", "--data-dir", str(data_dir), "train", "--quiet",
+                   "--out", str(run_dir), *config_arguments(config)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, start_new_session=True)
+    except OSError as exc:
+        raise RunError(f"cannot start training in {runs_dir}: {exc.strerror or exc}. Check that the folder is "
+                       "writable and the disk is not full.") from None
     _children[proc.pid] = proc
     record = {"pid": proc.pid, "run_dir": str(run_dir), "started": time.time(), "log": str(log_path),
               "command": command}
-    (runs_dir / LAUNCHES / f"{name}.json").write_text(json.dumps(record, indent=2))
+    try:
+        write_json(runs_dir / LAUNCHES / f"{name}.json", record)
+    except (OSError, RunError) as exc:
+        proc.kill()  # a training nobody can find or stop must not run on
+        raise RunError(f"cannot record the training started in {runs_dir} ({exc}); it was stopped. Check that "
+                       "the disk is not full.") from None
     return run_dir
 
 

@@ -32,7 +32,7 @@ from .evaluate import embed_images, evaluate_embeddings
 from .losses import build_loss, pair_distance_fn
 from .models import build_model
 from .errors import RunError
-from .runs import (RunPaths, append_metrics, load_torch, read_json, run_config, save_threshold, save_torch,
+from .runs import (RunPaths, append_metrics, load_torch, read_status, run_config, save_threshold, save_torch,
                    write_json)
 from .sampling import PKSampler
 
@@ -393,7 +393,7 @@ def _restore(paths: RunPaths, world: World, state: _State) -> None:
 
 def _write_status(paths: RunPaths, status: str, message: str, config: TrainConfig, epoch: int,
                   world: World) -> None:
-    previous = read_json(paths.status) if paths.status.exists() else {}
+    previous = read_status(paths.root)  # tolerates a damaged status.json, which this rewrites
     write_json(paths.status, {
         "status": status, "message": message, "pid": os.getpid(), "processes": world.size, "epoch": epoch,
         "epochs": config.epochs, "max_seconds": config.max_seconds,

@@ -240,3 +240,9 @@ def test_python_m_siamese_help():
     assert done.returncode == 0, done.stderr
     for command in SUBCOMMANDS:
         assert command in done.stdout
+
+
+def test_a_file_that_cannot_be_written_is_an_error_message(capsys, run, data_dir, tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    code, out, err = call(capsys, data_dir, "embed", "--run", run, "--out", tmp_path / "taken" / "e.npz")
+    assert_clean_error(code, out, err, "Not a directory", "taken")

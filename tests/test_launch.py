@@ -4,12 +4,14 @@ progress is read from metrics.jsonl, and Stop ends it cleanly."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
 
 from siamese import launch
 from siamese.config import TrainConfig
+from siamese.errors import RunError
 from siamese.runs import RunPaths, append_metrics, write_json
 
 
@@ -93,3 +95,35 @@ def test_a_launch_that_fails_reports_its_output(tmp_path):
         time.sleep(0.2)
     state = launch.run_state(run)
     assert state["status"] == "failed" and "missing" in state["message"]
+
+
+def test_a_name_is_claimed_the_moment_it_is_chosen(tmp_path, monkeypatch):
+    """Two tabs pressing Start in the same second: the first name is taken by its launch record at once,
+    before any process or run folder exists, so the second gets another."""
+    monkeypatch.setattr(launch.time, "strftime", lambda fmt: "20261125-120000")
+    (tmp_path / launch.LAUNCHES).mkdir()
+    first, second = launch._reserve_name(tmp_path, None), launch._reserve_name(tmp_path, None)
+    assert (first, second) == ("20261125-120000", "20261125-120000-1")
+    assert json.loads((tmp_path / launch.LAUNCHES / f"{first}.json").read_text())["pid"] == os.getpid()
+    assert launch.run_state(tmp_path / first)["status"] == "starting"
+    with pytest.raises(RunError, match="already exists"):
+        launch._reserve_name(tmp_path, first)
+
+
+def test_a_training_whose_launch_cannot_be_recorded_is_stopped(tmp_path, monkeypatch):
+    started = []
+    real_popen = launch.subprocess.Popen
+    monkeypatch.setattr(launch.subprocess, "Popen", lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
+
+    def full_disk(path, value):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(launch, "write_json", full_disk)
+    with pytest.raises(RunError, match="No space left on device.*it was stopped"):
+        launch.start_training(TrainConfig(epochs=50), tmp_path / "runs")
+    assert started[0].wait(timeout=10) != 0  # killed, not left training unseen
+
+
+def test_a_runs_folder_that_cannot_be_made_says_what_to_check(tmp_path):
+    (tmp_path / "runs").write_text("a file where the folder should be")
+    with pytest.raises(RunError, match="cannot start training in .*runs.*writable and the disk is not full"):
+        launch.start_training(TrainConfig(), tmp_path / "runs")

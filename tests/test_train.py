@@ -333,3 +333,12 @@ def test_streamed_validation_is_a_seeded_sample_of_held_out_identities(faces, mo
     assert "validation uses 3 of the 6 held-out identities" in split["problems"]
     assert split["validation"] == val_set.identities
     assert prepare_data(config)[1].identities == val_set.identities
+
+
+def test_resume_rewrites_a_damaged_status_file(faces, tmp_path):
+    run = run_folder(tmp_path, "damaged")
+    train(small_config(faces, epochs=1), run)
+    (run / "status.json").write_text('{"status": "runn')  # torn by a crash
+    result = resume(run, epochs=2)
+    assert result.status == "finished" and result.epochs == 2
+    assert read_status(run)["status"] == "finished"
