@@ -237,4 +237,4 @@ def ui():
     from types import SimpleNamespace
     from playwright.sync_api import expect
     return SimpleNamespace(settle=settle, choose_run=choose_run, screenshot=screenshot, expect=expect,
-                           person_a=PERSON_A, person_b=PERSON_B)
+                           webcam_frame=webcam_frame, person_a=PERSON_A, person_b=PERSON_B)
