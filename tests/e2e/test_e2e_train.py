@@ -48,7 +48,6 @@ def test_train_from_a_link_watch_it_and_see_the_auc(open_page, ui):
     assert len(first) >= 2, "no loss curve while training"
     page.wait_for_timeout(2_000)
     assert len(curve(page, 0, "loss per step")) > len(first), "the loss curve did not grow"
-    ui.screenshot(page, "train_running")
 
     # Away and back twice, looking at each page (letting it finish drawing) before the next click. Training
     # uses both cores meanwhile; measured here, a switch takes 0.07-0.65 s, and a page that waits on the run
@@ -57,12 +56,14 @@ def test_train_from_a_link_watch_it_and_see_the_auc(open_page, ui):
     for label in ("Data", "Train", "Data", "Train"):
         seconds.append(open_link(page, ui, label))
         ui.settle(page)
-    ui.expect(page.get_by_role("heading").filter(has_text=": running")).to_be_visible()
+    running = page.get_by_role("heading").filter(has_text=": running")
+    ui.expect(running).to_be_visible()
+    ui.screenshot(page, "train_running", top=running)
     assert max(seconds) < 1.0, f"page switches while training took {seconds} s"
     ui.expect(page.get_by_role("heading").filter(has_text=": finished")).to_be_visible(timeout=45_000)
     ui.settle(page)
     deadline = time.monotonic() + 15
     while not (auc := curve(page, 1, "AUC")) and time.monotonic() < deadline:
         page.wait_for_timeout(250)  # plotly may still be drawing the final figure
-    ui.screenshot(page, "train_finished")
+    ui.screenshot(page, "train_finished", top=page.get_by_role("heading").filter(has_text=": finished"))
     assert auc and 0.5 < auc[-1] <= 1.0, auc

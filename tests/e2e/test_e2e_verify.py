@@ -81,7 +81,7 @@ def test_enrol_from_webcam_then_verify_and_identify(open_page, orl_run, world, u
     ui.expect(check.get_by_text("detected face")).to_be_visible()
     # Verify shows the claimed person's nearest enrolled images (up to three): the three snapshots of A
     ui.expect(check.get_by_text("alice · d=")).to_have_count(SHOTS)
-    ui.screenshot(page, "verify_accepted")
+    ui.screenshot(page, "verify_accepted", top=check.get_by_text("Mode", exact=True))
 
     other = open_page("verify", person=ui.person_b)
     ui.choose_run(other, orl_run.name)
@@ -90,8 +90,8 @@ def test_enrol_from_webcam_then_verify_and_identify(open_page, orl_run, world, u
     ui.settle(other)
     assert_face_arrived(snapshot(other, check, ui), ui, ui.person_b)
     ui.expect(check.get_by_text("REJECTED: distance")).to_be_visible(timeout=30_000)
-    ui.screenshot(other, "verify_rejected")
+    ui.screenshot(other, "verify_rejected", top=check.get_by_text("Mode", exact=True))
     check.get_by_text("1:N identify").click()
     ui.expect(check.get_by_text("Unknown")).to_be_visible(timeout=30_000)
     ui.settle(other)
-    ui.screenshot(other, "identify_unknown")
+    ui.screenshot(other, "identify_unknown", top=check.get_by_text("Mode", exact=True))
