@@ -226,9 +226,15 @@ def choose_run(page, name: str) -> None:
     assert box.input_value() == name
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, top=None) -> None:
+    """Save the window as screenshots/NAME.png, scrolled so that locator `top` is at its top if given
+    (Streamlit scrolls its main block, not the document, so a full-page shot shows no more)."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    if top is not None:
+        top.first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.mouse.move(1, 1)  # no tooltip left over from the last click
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 @pytest.fixture
@@ -237,4 +243,4 @@ def ui():
     from types import SimpleNamespace
     from playwright.sync_api import expect
     return SimpleNamespace(settle=settle, choose_run=choose_run, screenshot=screenshot, expect=expect,
-                           person_a=PERSON_A, person_b=PERSON_B)
+                           webcam_frame=webcam_frame, person_a=PERSON_A, person_b=PERSON_B)
