@@ -127,3 +127,23 @@ def test_a_runs_folder_that_cannot_be_made_says_what_to_check(tmp_path):
     (tmp_path / "runs").write_text("a file where the folder should be")
     with pytest.raises(RunError, match="cannot start training in .*runs.*writable and the disk is not full"):
         launch.start_training(TrainConfig(), tmp_path / "runs")
+
+
+def test_dashboard_training_leaves_one_core_to_the_dashboard(tmp_path, monkeypatch):
+    assert [launch.training_threads(n) for n in (1, 2, 8)] == [1, 1, 7]
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(launch, "_children", {})
+    seen = {}
+    monkeypatch.setattr(launch.subprocess, "Popen", lambda command, env, **k: seen.update(env) or FakeProcess())
+    launch.start_training(TrainConfig(), tmp_path / "runs")
+    assert seen["OMP_NUM_THREADS"] == str(launch.training_threads())
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a user's own setting wins
+    launch.start_training(TrainConfig(), tmp_path / "runs")
+    assert seen["OMP_NUM_THREADS"] == "3"
+
+
+class FakeProcess:
+    pid = 2 ** 22 + 17  # above the usual pid_max, so no live process has it
+
+    def poll(self) -> int:
+        return 0
