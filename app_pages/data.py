@@ -6,7 +6,7 @@ import streamlit as st
 from app_pages.shared import DATA_DIR, dataset, show_faces, show_pairs
 from siamese.zips import import_zip
 from siamese.errors import SiameseError
-from siamese.samples import augmentation_examples, identity_counts, sample_grid, sample_pairs, source_options
+from siamese.samples import augmentation_examples, sample_grid, sample_pairs, source_options
 
 st.title("Data")
 if st.session_state.get("data_note"):
@@ -35,15 +35,14 @@ if source != st.session_state.data_source:
     st.rerun()
 
 try:
-    data = dataset(source, 64, "grey")
+    data, counts = dataset(source, 64, "grey")
 except SiameseError as exc:
     st.error(str(exc))
     st.stop()
 
-counts = identity_counts(data)
 c1, c2, c3 = st.columns(3)
-c1.metric("Identities", len(data.identities))
-c2.metric("Images", len(data))
+c1.metric("Identities", len(counts))
+c2.metric("Images", sum(r["images"] for r in counts))
 c3.metric("Images per identity", f"{min(r['images'] for r in counts)}–{max(r['images'] for r in counts)}")
 if data.problems:
     with st.expander(f"{len(data.problems)} problem(s) found while reading", expanded=True):

@@ -10,8 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from siamese import projection, runs, threshold, trained
-from siamese.data import load_dataset
+from siamese import projection, runs, samples, threshold, trained
 from siamese.gallery import Gallery
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +52,8 @@ def model(run: Path, checkpoint: Path | None = None) -> trained.TrainedModel:
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
 def dataset(source: str, size: int = 64, colour: str = "grey"):
-    return load_dataset(source, size, colour, DATA_DIR)
+    """(images to show, count rows of the whole dataset): see `samples.preview`."""
+    return samples.preview(source, size, colour, DATA_DIR)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Embedding the validation pairs…")

@@ -9,7 +9,12 @@ import numpy as np
 import torch
 
 from .augment import Augmenter
-from .data import BUILTIN_SOURCES, FaceDataset, builtin_is_cached, find_datasets
+from .data import (BUILTIN_SOURCES, FaceDataset, builtin_is_cached, dataset_folder, decode_identities,
+                   find_datasets, load_builtin, scan_folder)
+
+# The Data page decodes at most this many images: a folder of a million opens in seconds, on a sample.
+PREVIEW_MAX_IMAGES = 5_000
+PREVIEW_PER_IDENTITY = 8
 
 FACES_NOTE = ("Showing scikit-learn's handwritten digits, which need no download. To work on faces, put a "
               "folder of identity folders under data/ (data/<name>/<person>/<image>), upload a .zip of them "
@@ -34,8 +39,42 @@ def default_source(data_dir: str | Path = "data") -> tuple[str, str | None]:
 
 def identity_counts(dataset: FaceDataset) -> list[dict]:
     """One row per identity: name and image count, most images first."""
-    rows = [{"identity": name, "images": count} for name, count in dataset.counts().items()]
+    return _rows(dataset.counts())
+
+
+def _rows(counts: dict[str, int]) -> list[dict]:
+    rows = [{"identity": name, "images": count} for name, count in counts.items()]
     return sorted(rows, key=lambda r: (-r["images"], r["identity"]))
+
+
+def preview(source: str, size: int, colour: str, data_dir: str | Path = "data",
+            max_images: int | None = None) -> tuple[FaceDataset, list[dict]]:
+    """(images to look at, a count row per identity of the whole dataset). A folder of more than
+    `max_images` (default PREVIEW_MAX_IMAGES) images is not decoded whole: its counts come from the file
+    names, and the images shown are a seeded sample of identities, up to PREVIEW_PER_IDENTITY images each
+    (said in `problems`)."""
+    max_images = max_images or PREVIEW_MAX_IMAGES
+    folder = dataset_folder(source, data_dir)
+    if folder is None:
+        dataset = load_builtin(source, size, colour, data_dir)
+        return dataset, identity_counts(dataset)
+    scan = scan_folder(folder)
+    total = sum(len(files) for files in scan.identities.values())
+    if total <= max_images:
+        dataset = decode_identities(scan.identities, size, colour, folder.name, scan.problems)
+        return dataset, identity_counts(dataset)
+    usable = [name for name, files in scan.identities.items() if len(files) >= 2]
+    chosen, images = [], 0
+    for i in np.random.default_rng(0).permutation(len(usable)):
+        if images >= max_images:
+            break
+        chosen.append(usable[i])
+        images += min(len(scan.identities[usable[i]]), PREVIEW_PER_IDENTITY)
+    note = (f"{total:,} images: showing a sample of {len(chosen)} identities (up to {PREVIEW_PER_IDENTITY} "
+            "images each); the counts are of image files, not checked one by one")
+    sample = {name: scan.identities[name][:PREVIEW_PER_IDENTITY] for name in sorted(chosen)}
+    dataset = decode_identities(sample, size, colour, folder.name, [note, *scan.problems])
+    return dataset, _rows({name: len(files) for name, files in scan.identities.items()})
 
 
 def sample_grid(dataset: FaceDataset, identities: int = 8, per_identity: int = 6,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from siamese import data as data_module
 from siamese.data import load_folder
-from siamese.samples import (FACES_NOTE, augmentation_examples, default_source, identity_counts, sample_grid,
-                             sample_pairs, source_options)
+from siamese.samples import (FACES_NOTE, augmentation_examples, default_source, identity_counts, preview,
+                             sample_grid, sample_pairs, source_options)
 
 
 def test_first_visit_prefers_faces_under_data(tmp_path, make_identity_folders):
@@ -36,3 +37,25 @@ def test_augmentation_examples_differ_and_keep_shape():
     assert len(out) == 4 and all(o.shape == image.shape and o.dtype == torch.uint8 for o in out)
     assert not torch.equal(out[0], out[1])
     assert all(torch.equal(o, image) for o in augmentation_examples(image, strength=0.0, n=2))
+
+
+def test_preview_of_a_small_folder_is_the_whole_dataset(make_identity_folders, tmp_path):
+    root = make_identity_folders(n_identities=4, n_images=[2, 3, 4, 5])
+    data, counts = preview(str(root), 16, "grey", tmp_path / "data")
+    assert len(data) == 14 and data.problems == []
+    assert counts == identity_counts(data)
+
+
+def test_preview_of_a_large_folder_decodes_a_sample_and_counts_every_file(make_identity_folders, tmp_path,
+                                                                          monkeypatch):
+    root = make_identity_folders(n_identities=12, n_images=10)
+    (root / "person_00" / "000.png").write_bytes(b"broken")  # counted by its name; person_00 is not sampled
+    opened = []
+    real_load_image = data_module.load_image
+    monkeypatch.setattr(data_module, "load_image", lambda path, *a, **k: opened.append(path) or
+                        real_load_image(path, *a, **k))
+    data, counts = preview(str(root), 16, "grey", tmp_path / "data", max_images=20)
+    # Identities are added, PREVIEW_PER_IDENTITY (8) images each, until 20 images: 3 identities.
+    assert len(data.identities) == 3 and len(opened) == len(data) == 24
+    assert len(counts) == 12 and all(row["images"] == 10 for row in counts)
+    assert data.problems[0].startswith("120 images: showing a sample of 3 identities")

@@ -205,6 +205,18 @@ def test_a_folder_that_is_not_a_dataset_says_what_to_give(own_world, folder, mes
     assert message in texts(at.error)
 
 
+def test_a_folder_too_big_to_decode_is_shown_on_a_sample_with_its_full_counts(own_world, monkeypatch):
+    from siamese import samples
+
+    monkeypatch.setattr(samples, "PREVIEW_MAX_IMAGES", 20)
+    at = own_world.open("data.py")
+    at.text_input[0].set_value(str(own_world.faces)).run()
+    no_exception(at)
+    # 12 identities x 6 images counted from the files; 4 identities (6 images each) decoded and shown.
+    assert [m.value for m in at.metric[:2]] == ["12", "72"]
+    assert "72 images: showing a sample of 4 identities" in texts(at.warning)
+
+
 # --- Train and Runs pages -------------------------------------------------------------------------------
 
 
