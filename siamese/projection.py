@@ -67,8 +67,9 @@ def _compute(x: np.ndarray, method: str, dims: int, seed: int) -> np.ndarray:
         return TSNE(n_components=dims, perplexity=min(30.0, (n - 1) / 3), init="pca", random_state=seed,
                     method="exact" if n <= 500 else "barnes_hut").fit_transform(x)
     import umap
+    # A seed makes UMAP run on one thread anyway; saying n_jobs=1 keeps it from warning about that.
     result = umap.UMAP(n_components=dims, n_neighbors=min(15, n - 1), min_dist=0.1, random_state=seed,
-                       init="random" if n < 50 else "spectral").fit_transform(x)
+                       n_jobs=1, init="random" if n < 50 else "spectral").fit_transform(x)
     _warm.set()
     return result
 

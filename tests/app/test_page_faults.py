@@ -492,7 +492,7 @@ def phone_photo(face_photo: bytes, kind: str) -> tuple[str, bytes]:
         return "phone.jpg", buffer.getvalue()
     if kind == "I;16":
         grey = np.asarray(face.convert("L")).astype(np.uint16) * 257
-        return "scan.png", photo(Image.fromarray(grey, mode="I;16"), "PNG")
+        return "scan.png", photo(Image.fromarray(grey), "PNG")  # uint16 gives mode I;16
     if kind == "CMYK":
         return "print.jpg", photo(face.convert("CMYK"), "JPEG")
     return "photo.png", photo(face.convert(kind), "PNG")
