@@ -66,6 +66,27 @@ def make_identity_folders(tmp_path):
     return make
 
 
+def make_loss_nan(patch: pytest.MonkeyPatch) -> None:
+    """From now on, every loss that training builds returns NaN: for the diverged-run cases."""
+    from siamese import train as train_module
+
+    real_build_loss = train_module.build_loss
+
+    def build(config, n_classes=0):
+        loss_fn = real_build_loss(config, n_classes)
+        real_forward = loss_fn.forward
+        loss_fn.forward = lambda embeddings, labels: real_forward(embeddings, labels) * float("nan")
+        return loss_fn
+
+    patch.setattr(train_module, "build_loss", build)
+
+
+@pytest.fixture
+def loss_turns_nan(monkeypatch):
+    """Call it to make every loss training builds from then on return NaN (`make_loss_nan`)."""
+    return lambda: make_loss_nan(monkeypatch)
+
+
 @pytest.fixture
 def noisy_faces(make_identity_folders):
     """12 identities x 6 images with heavy pixel noise, so that an untrained network does not already

@@ -214,26 +214,14 @@ def test_resume_may_raise_the_epoch_limit(faces, tmp_path):
     assert TrainConfig.load(run / "config.json").epochs == 2
 
 
-def nan_loss(monkeypatch):
-    real_build_loss = train_module.build_loss
-
-    def build(config, n_classes=0):
-        loss_fn = real_build_loss(config, n_classes)
-        real_forward = loss_fn.forward
-        loss_fn.forward = lambda embeddings, labels: real_forward(embeddings, labels) * float("nan")
-        return loss_fn
-
-    monkeypatch.setattr(train_module, "build_loss", build)
-
-
-def test_divergence_keeps_the_last_good_checkpoint(faces, tmp_path, monkeypatch):
+def test_divergence_keeps_the_last_good_checkpoint(faces, tmp_path, loss_turns_nan):
     run = run_folder(tmp_path, "diverging")
     config = small_config(faces, epochs=4)
     train(config, run, stop_after(run, 3))
     good = (run / "checkpoint.pt").read_bytes()
     good_threshold = read_threshold(run)
 
-    nan_loss(monkeypatch)
+    loss_turns_nan()
     result = resume(run)
     assert result.status == "diverged"
     assert "diverged" in result.message and "Lower the learning rate" in result.message
@@ -248,8 +236,8 @@ def test_divergence_keeps_the_last_good_checkpoint(faces, tmp_path, monkeypatch)
     assert records[-1]["kind"] == "end" and records[-1]["status"] == "diverged"
 
 
-def test_divergence_from_the_first_step(faces, tmp_path, monkeypatch):
-    nan_loss(monkeypatch)
+def test_divergence_from_the_first_step(faces, tmp_path, loss_turns_nan):
+    loss_turns_nan()
     run = run_folder(tmp_path, "nan")
     result = train(small_config(faces), run)
     assert (result.status, result.steps) == ("diverged", 0)

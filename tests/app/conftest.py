@@ -72,6 +72,19 @@ def open_app(page: str | None = None, timeout: float = 60) -> AppTest:
     return at
 
 
+@pytest.fixture(scope="session")
+def diverged_run(world, tmp_path_factory):
+    """A copy of the tiny run resumed for one more epoch with a loss that turns NaN: status 'diverged'."""
+    from siamese.train import resume
+
+    run = shutil.copytree(world["run"], tmp_path_factory.mktemp("diverged") / "wild")
+    with pytest.MonkeyPatch.context() as patch:
+        _shared.make_loss_nan(patch)
+        result = resume(run, data_dir=world["data"], epochs=3)
+    assert result.status == "diverged"
+    return run
+
+
 @pytest.fixture
 def app_env(world, monkeypatch):
     point_app_at(monkeypatch, world["runs"], world["data"], world["gallery"])

@@ -220,27 +220,6 @@ def test_a_folder_too_big_to_decode_is_shown_on_a_sample_with_its_full_counts(ow
 # --- Train and Runs pages -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def diverged_run(world, tmp_path_factory):
-    """A copy of the tiny run resumed for one more epoch with a loss that turns NaN: status 'diverged'."""
-    from siamese import train as train_module
-
-    run = shutil.copytree(world["run"], tmp_path_factory.mktemp("diverged") / "wild")
-    with pytest.MonkeyPatch.context() as patch:
-        real = train_module.build_loss
-
-        def nan_loss(config, n_classes=0):
-            loss_fn = real(config, n_classes)
-            forward = loss_fn.forward
-            loss_fn.forward = lambda embeddings, labels: forward(embeddings, labels) * float("nan")
-            return loss_fn
-
-        patch.setattr(train_module, "build_loss", nan_loss)
-        result = train_module.resume(run, data_dir=world["data"], epochs=3)
-    assert result.status == "diverged"
-    return run
-
-
 def test_a_diverged_run_shows_its_status_and_message(own_world, diverged_run):
     run = newest(shutil.copytree(diverged_run, own_world.runs / "wild"))
     checkpoint = RunPaths(run).checkpoint.read_bytes()
