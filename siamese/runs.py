@@ -8,6 +8,8 @@ appended to; a reader skips a line that is still being written.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
@@ -89,8 +91,23 @@ def save_torch(path: Path, value: dict) -> None:
 
 def load_torch(path: Path) -> dict:
     """Load a checkpoint with `weights_only=True`: tensors and plain values only, never code."""
+    return _load_torch(path, path)
+
+
+def load_torch_with_digest(path: Path) -> tuple[dict, str]:
+    """`load_torch`, and the first 16 hex digits of the file's SHA-256, from one read of the file."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise RunError(f"{path} is missing: the run has not saved a checkpoint yet") from None
+    except OSError as exc:
+        raise RunError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    return _load_torch(io.BytesIO(raw), path), hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _load_torch(source, path: Path) -> dict:
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise RunError(f"{path} is missing: the run has not saved a checkpoint yet") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt or unsafe files

@@ -3,7 +3,6 @@ validation identities, and its embeddings exported."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from .errors import DatasetError, RunError
 from .evaluate import PairDistance, embed_images, evaluate_embeddings
 from .losses import build_loss, pair_distance_fn
 from .models import build_model, pick_device
-from .runs import RunPaths, load_torch, read_json, read_metrics, read_threshold, run_config
+from .runs import RunPaths, load_torch_with_digest, read_json, read_metrics, read_threshold, run_config
 
 
 @dataclass
@@ -41,7 +40,7 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
     paths = RunPaths(run_dir)
     config = run_config(run_dir)
     path = Path(checkpoint) if checkpoint else paths.checkpoint
-    state = load_torch(path)
+    state, digest = load_torch_with_digest(path)  # the digest keys the gallery's cached embeddings
     model = build_model(TrainConfig.from_dict({**config.to_dict(), "pretrained": False}))
     loss = build_loss(config, len(read_json(paths.split)["train"]))
     try:
@@ -59,7 +58,6 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
         if not epochs:
             raise RunError(f"{run_dir} has no threshold yet: let training finish an epoch first")
         threshold = epochs[-1]["threshold"]
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     distance = pair_distance_fn(config, loss)
     return TrainedModel(config, model, distance, threshold, digest, target, run_dir)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import pickle
@@ -17,8 +18,8 @@ import torch
 
 from siamese import runs
 from siamese.errors import RunError
-from siamese.runs import (list_runs, load_torch, new_run_dir, read_metrics, read_status, read_threshold,
-                          save_threshold, save_torch, write_json)
+from siamese.runs import (list_runs, load_torch, load_torch_with_digest, new_run_dir, read_metrics, read_status,
+                          read_threshold, save_threshold, save_torch, write_json)
 
 
 def test_new_run_dir_never_reuses_a_folder(tmp_path):
@@ -236,6 +237,20 @@ class WritesMarker:
         return os.system, (f"touch '{self.marker}'",)
 
 
+def test_load_torch_with_digest_reads_the_file_once_for_both(tmp_path, monkeypatch):
+    path = tmp_path / "c.pt"
+    save_torch(path, {"w": torch.arange(4.0), "epoch": 3})
+    reads = []
+    real_read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or real_read_bytes(self))
+    state, digest = load_torch_with_digest(path)
+    assert reads == [path]
+    assert torch.equal(state["w"], torch.arange(4.0)) and state["epoch"] == 3
+    assert digest == hashlib.sha256(real_read_bytes(path)).hexdigest()[:16]
+    with pytest.raises(RunError, match="is missing"):
+        load_torch_with_digest(tmp_path / "none.pt")
+
+
 def test_load_torch_refuses_a_pickle_that_runs_code(tmp_path):
     marker = tmp_path / "pwned"
     plain = tmp_path / "plain.pt"
@@ -246,6 +261,8 @@ def test_load_torch_refuses_a_pickle_that_runs_code(tmp_path):
     for path in (plain, zipped):
         with pytest.raises(RunError, match="can load safely"):
             load_torch(path)
+        with pytest.raises(RunError, match="can load safely"):
+            load_torch_with_digest(path)
     assert not marker.exists()
 
     # The files are really dangerous: an unrestricted load runs the command.
