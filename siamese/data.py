@@ -326,6 +326,20 @@ def dataset_folder(source: str, data_dir: str | Path = "data") -> Path | None:
                        f"or one of: {', '.join(known)}")
 
 
+def sample_identities(files: dict[str, list[Path]], max_images: int, per_identity: int,
+                      seed: int) -> dict[str, list[Path]]:
+    """A seeded sample of whole identities, each cut to its first `per_identity` files, added until the
+    sample holds `max_images` files (and at least 2 identities); in name order."""
+    names = sorted(files)
+    chosen, images = [], 0
+    for i in np.random.default_rng(seed).permutation(len(names)):
+        if images >= max_images and len(chosen) >= 2:
+            break
+        chosen.append(names[i])
+        images += min(len(files[names[i]]), per_identity)
+    return {name: files[name][:per_identity] for name in sorted(chosen)}
+
+
 def split_identities(identities: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """Split identities (never images) into train and validation, seeded. Both sides get at least 2."""
     if len(identities) < 4:

@@ -10,7 +10,7 @@ import torch
 
 from .augment import Augmenter
 from .data import (BUILTIN_SOURCES, FaceDataset, builtin_is_cached, dataset_folder, decode_identities,
-                   find_datasets, load_builtin, scan_folder)
+                   find_datasets, load_builtin, sample_identities, scan_folder)
 
 # The Data page decodes at most this many images: a folder of a million opens in seconds, on a sample.
 PREVIEW_MAX_IMAGES = 5_000
@@ -63,16 +63,10 @@ def preview(source: str, size: int, colour: str, data_dir: str | Path = "data",
     if total <= max_images:
         dataset = decode_identities(scan.identities, size, colour, folder.name, scan.problems)
         return dataset, identity_counts(dataset)
-    usable = [name for name, files in scan.identities.items() if len(files) >= 2]
-    chosen, images = [], 0
-    for i in np.random.default_rng(0).permutation(len(usable)):
-        if images >= max_images:
-            break
-        chosen.append(usable[i])
-        images += min(len(scan.identities[usable[i]]), PREVIEW_PER_IDENTITY)
-    note = (f"{total:,} images: showing a sample of {len(chosen)} identities (up to {PREVIEW_PER_IDENTITY} "
+    usable = {name: files for name, files in scan.identities.items() if len(files) >= 2}
+    sample = sample_identities(usable, max_images, PREVIEW_PER_IDENTITY, seed=0)
+    note = (f"{total:,} images: showing a sample of {len(sample)} identities (up to {PREVIEW_PER_IDENTITY} "
             "images each); the counts are of image files, not checked one by one")
-    sample = {name: scan.identities[name][:PREVIEW_PER_IDENTITY] for name in sorted(chosen)}
     dataset = decode_identities(sample, size, colour, folder.name, [note, *scan.problems])
     return dataset, _rows({name: len(files) for name, files in scan.identities.items()})
 

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from .augment import Augmenter
 from .config import TrainConfig
 from .data import (FaceDataset, FolderScan, ImageFiles, dataset_folder, decode_identities, load_builtin,
-                   scan_folder, split_identities)
+                   sample_identities, scan_folder, split_identities)
 from .distributed import World, init_world
 from .evaluate import embed_images, evaluate_embeddings
 from .losses import build_loss, pair_distance_fn
@@ -126,16 +126,10 @@ def _streamed_data(config: TrainConfig, scan: FolderScan, name: str) -> tuple[Im
     train_ids, val_ids = split_identities(sorted(usable), config.val_fraction, config.seed)
     # Validation runs every epoch on rank 0 while the others wait: a seeded sample of held-out identities,
     # decoded once, keeps it to seconds however large the dataset.
-    order = np.random.default_rng(config.seed).permutation(len(val_ids))
-    chosen, images = [], 0
-    for i in order:
-        if images >= VALIDATION_MAX_IMAGES and len(chosen) >= 2:
-            break
-        chosen.append(val_ids[i])
-        images += min(len(usable[val_ids[i]]), VALIDATION_IMAGES_PER_IDENTITY)
-    if len(chosen) < len(val_ids):
-        problems.append(f"validation uses {len(chosen)} of the {len(val_ids)} held-out identities")
-    val_files = {identity: usable[identity][:VALIDATION_IMAGES_PER_IDENTITY] for identity in sorted(chosen)}
+    val_files = sample_identities({identity: usable[identity] for identity in val_ids}, VALIDATION_MAX_IMAGES,
+                                  VALIDATION_IMAGES_PER_IDENTITY, config.seed)
+    if len(val_files) < len(val_ids):
+        problems.append(f"validation uses {len(val_files)} of the {len(val_ids)} held-out identities")
     val_set = decode_identities(val_files, config.input_size, config.colour, name)
     train_set = ImageFiles({identity: usable[identity] for identity in train_ids}, config.input_size,
                            config.colour, name)
