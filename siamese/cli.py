@@ -13,7 +13,7 @@ import numpy as np
 
 from .config import TrainConfig, field_types
 from .errors import SiameseError
-from .launch import clock
+from .runs.progress import clock
 
 
 # Long spellings of the one-letter fields: torchrun reads the whole command line before handing it on, and
@@ -66,14 +66,18 @@ def _number(value: float | None) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .distributed import init_world, leave_world
-    from .train import resume
+    from .runs.folder import run_config
+    from .train.distributed import init_world, leave_world
+    from .train.loop import resume
 
     values = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
-    config = None if args.resume else TrainConfig.from_dict(values)
+    if args.run and values:
+        raise SiameseError(f"--run trains the configuration in {args.run}/config.json as it is; change it "
+                           f"there, not with --{next(iter(values)).replace('_', '-')}")
+    config = None if args.resume else run_config(Path(args.run)) if args.run else TrainConfig.from_dict(values)
     # Under torchrun every process runs this command; they join one process group, and rank 0 alone
     # creates the run folder, shows progress and prints the result.
-    world = init_world(values.get("device", "auto"))
+    world = init_world(config.device if config else values.get("device", "auto"))
     progress = None if args.quiet or not world.is_main else ConsoleProgress()
     try:
         if args.resume:
@@ -95,26 +99,60 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_new(config: TrainConfig, args: argparse.Namespace, progress, world):
-    from .runs import new_run_dir
-    from .train import train
+    """Train a new run: the folder given by --run (made by the dashboard, holding config.json), or one
+    made here under --out."""
+    import shutil
 
-    run_dir = None
-    if world.is_main:
+    from .runs.folder import RunPaths, create_run
+    from .runs.status import write_status
+    from .train.loop import train
+
+    run_dir = Path(args.run) if args.run else None
+    made_here = run_dir is None
+    if world.is_main and made_here:
         out = Path(args.out) if args.out else None
-        run_dir = new_run_dir(out.parent if out else Path("runs"), out.name if out else None)
+        run_dir = create_run(config, out.parent if out else Path("runs"), out.name if out else None)
         print(f"run folder: {run_dir}" + (f" ({world.size} processes)" if world.distributed else ""),
               file=sys.stderr)
     run_dir = world.broadcast(run_dir)
     try:
-        return train(config, run_dir, progress, args.data_dir, world=world)
-    except SiameseError:
-        if world.is_main and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # the data could not be loaded: leave no empty run behind
+        with _sigterm_as_interrupt():
+            return train(config, run_dir, progress, args.data_dir, world=world)
+    except KeyboardInterrupt:
+        # Asked to stop before training began (the loop itself turns a signal into a clean stop).
+        if world.is_main:
+            write_status(run_dir, "stopped", "stopped before training began")
+        raise SiameseError("stopped before training began") from None
+    except SiameseError as exc:
+        if world.is_main and made_here and not RunPaths(run_dir).metrics.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)  # nothing was trained: leave no run behind
+        elif world.is_main:
+            write_status(run_dir, "failed", str(exc))
         raise
 
 
+class _sigterm_as_interrupt:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, while the dataset loads: Stop on a run that is
+    still starting ends it with a status instead of a silent death."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .trained import evaluate_run
+    from .evaluate.run import evaluate_run
 
     report = evaluate_run(args.run, data_dir=args.data_dir, n_way=args.n_way, trials=args.trials,
                           seed=args.seed, checkpoint=args.checkpoint)
@@ -123,7 +161,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from .trained import embed_run, write_projector_files
+    from .projection import embed_run, write_projector_files
 
     embeddings, dataset = embed_run(args.run, data=args.data, data_dir=args.data_dir, split=args.split)
     out = Path(args.out)
@@ -139,21 +177,29 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 def _open_gallery(args: argparse.Namespace):
     from .gallery import Gallery
-    from .trained import load_trained
+    from .runs.trained import load_trained
 
     return Gallery(args.gallery, load_trained(args.run))
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
+    from .errors import ImageError
+    from .gallery import enrol_photos
+
     gallery = _open_gallery(args)
-    crops = [_face(path, args).crop for path in args.images]
-    count = gallery.enroll(args.name, crops)
+    photos = []
+    for path in args.images:
+        try:
+            photos.append((path, Path(path).read_bytes()))
+        except OSError as exc:
+            raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    count = enrol_photos(gallery, args.name, photos, detect=not args.no_detect, allow_largest=args.largest)
     print(json.dumps({"enrolled": args.name, "images": count, "identities": len(gallery.identities())}))
     return 0
 
 
 def _face(path: str, args: argparse.Namespace):
-    """The same face detection and crop as the dashboard's, so CLI and dashboard enrolments compare."""
+    """The same face detection and crop as the dashboard's, so CLI and dashboard decisions compare."""
     from .errors import ImageError
     from .faces import prepare_face
 
@@ -178,15 +224,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from .faces import face_tensor
+    from .runs.folder import decision_threshold
 
     gallery = _open_gallery(args)
     config = gallery.model.config
     image = face_tensor(_face(args.image, args).crop, config.input_size, config.colour)
+    threshold = decision_threshold(Path(args.run))
     if args.claim:
-        result = gallery.verify(image, args.claim)
+        result = gallery.verify(image, args.claim, threshold)
         print(json.dumps(asdict(result), indent=2))
         return 0 if result.accepted else 1
-    print(json.dumps(asdict(gallery.identify(image)), indent=2))
+    print(json.dumps(asdict(gallery.identify(image, threshold)), indent=2))
     return 0
 
 
@@ -206,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model into a run folder")
     _add_config_options(p)
     p.add_argument("--out", help="run folder to create (default: runs/<date-time>)")
+    p.add_argument("--run", metavar="RUN", help="train the new run folder RUN as its config.json says (the "
+                   "dashboard makes such folders)")
     p.add_argument("--resume", metavar="RUN", help="carry on training this run folder from its checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
     p.set_defaults(func=cmd_train)

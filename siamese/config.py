@@ -1,7 +1,8 @@
 """The one configuration object of a training run.
 
 `TrainConfig` is filled by the command line, the dashboard form and the URL alike, saved as `config.json`
-in every run folder, and is enough on its own to rebuild the model.
+in every run folder (which is how it reaches the trainer), and is enough on its own to rebuild the model.
+The choices of a field are the names of the registry that implements them.
 """
 
 from __future__ import annotations
@@ -10,24 +11,22 @@ import dataclasses
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
+from .data.dataset import LOADING_MODES
+from .data.images import COLOURS
+from .device import DEVICES
+from .distances import DISTANCES
 from .errors import ConfigError
+from .losses import LOSSES, MINERS
+from .models import MODELS
+from .optim import OPTIMIZERS, SCHEDULES
 
-MODEL_NAMES = ("compact", "koch", "resnet18", "tutorial")
-LOSS_NAMES = ("cosface", "triplet", "contrastive", "bce")
-MINING_NAMES = ("batch_hard", "semi_hard", "batch_all")
-DISTANCE_NAMES = ("euclidean", "cosine", "l1")
-OPTIMIZER_NAMES = ("adam", "adamw", "sgd")
-SCHEDULE_NAMES = ("cosine", "constant")
-COLOUR_NAMES = ("grey", "rgb")
-DEVICE_NAMES = ("auto", "cpu", "cuda", "mps")
-LOADING_NAMES = ("auto", "memory", "stream")
-
-# Fields where None means "choose for me" (margin) or "no limit" (max_seconds).
+# Fields where None means "the loss's default" (margin) or "no limit" (max_seconds).
 OPTIONAL_FIELDS = ("margin", "max_seconds")
-# Margins that suit L2-normalised embeddings, where Euclidean distances lie in [0, 2].
-DEFAULT_MARGINS = {"cosface": 0.35, "contrastive": 1.0, "triplet": 0.2, "bce": 0.0}
+MARGIN_HELP = ("loss margin; unset: the loss's default (" +
+               ", ".join(f"{name} {cls.default_margin}" for name, cls in LOSSES.items()
+                         if cls.default_margin is not None) + ")")
 
 
 def _field(default: Any, help: str, **kwargs: Any) -> Any:
@@ -37,20 +36,20 @@ def _field(default: Any, help: str, **kwargs: Any) -> Any:
 @dataclass
 class TrainConfig:
     data: str = _field("digits", "dataset: 'digits', 'olivetti', 'lfw', a folder of identity folders, or a .zip")
-    model: str = _field("compact", "embedding network", choices=MODEL_NAMES)
+    model: str = _field("compact", "embedding network", choices=tuple(MODELS))
     embedding_dim: int = _field(128, "size of the embedding vector")
     input_size: int = _field(32, "images are resized to input_size x input_size pixels")
-    colour: str = _field("grey", "colour mode the images are converted to", choices=COLOUR_NAMES)
+    colour: str = _field("grey", "colour mode the images are converted to", choices=COLOURS)
     normalize: bool = _field(True, "L2-normalise embeddings (unit length)")
     pretrained: bool = _field(False, "resnet18 only: start from ImageNet weights found in the local torch cache")
-    loss: str = _field("cosface", "training loss", choices=LOSS_NAMES)
-    margin: float | None = _field(None, "loss margin; default 0.35 for cosface, 0.2 for triplet, 1.0 for contrastive")
-    mining: str = _field("batch_hard", "triplet mining inside each batch", choices=MINING_NAMES)
+    loss: str = _field("cosface", "training loss", choices=tuple(LOSSES))
+    margin: float | None = _field(None, MARGIN_HELP)
+    mining: str = _field("batch_hard", "triplet mining inside each batch", choices=tuple(MINERS))
     distance: str = _field("euclidean", "distance between embeddings (bce learns its own on |e1 - e2|)",
-                           choices=DISTANCE_NAMES)
-    optimizer: str = _field("adam", "optimiser", choices=OPTIMIZER_NAMES)
+                           choices=tuple(DISTANCES))
+    optimizer: str = _field("adam", "optimiser", choices=tuple(OPTIMIZERS))
     lr: float = _field(3e-3, "learning rate")
-    lr_schedule: str = _field("cosine", "learning-rate schedule over the planned steps", choices=SCHEDULE_NAMES)
+    lr_schedule: str = _field("cosine", "learning-rate schedule over the planned steps", choices=tuple(SCHEDULES))
     weight_decay: float = _field(0.0, "weight decay (L2 penalty)")
     p: int = _field(16, "identities per batch (P of a P x K batch)")
     k: int = _field(4, "images per identity in a batch (K of a P x K batch)")
@@ -61,16 +60,14 @@ class TrainConfig:
     augment_strength: float = _field(1.0, "scales the augmentation ranges (0 = none, 1 = Koch et al.'s)")
     val_fraction: float = _field(0.25, "fraction of identities held out for validation")
     seed: int = _field(0, "random seed for the split, sampling, augmentation and initial weights")
-    device: str = _field("auto", "auto picks CUDA, then MPS, then the CPU", choices=DEVICE_NAMES)
+    device: str = _field("auto", "auto picks CUDA, then MPS, then the CPU", choices=DEVICES)
     data_loading: str = _field("auto", "memory decodes every image once up front; stream decodes each batch "
-                               "from disk in DataLoader workers; auto streams large folders", choices=LOADING_NAMES)
+                               "from disk in DataLoader workers; auto streams large folders", choices=LOADING_MODES)
     loader_workers: int = _field(4, "DataLoader worker processes decoding images when streaming")
     gather_embeddings: bool = _field(True, "under torchrun, form pairs and triplets over the embeddings of "
                                      "all processes, so hard-negative mining sees the combined batch")
 
     def __post_init__(self) -> None:
-        if self.margin is None:
-            self.margin = DEFAULT_MARGINS.get(self.loss, 0.0)
         self.validate()
 
     def validate(self) -> None:
@@ -81,7 +78,7 @@ class TrainConfig:
                 raise ConfigError(f"{f.name}: {value!r} is not one of {', '.join(choices)}")
         _check(self.embedding_dim >= 2, "embedding_dim", "must be at least 2")
         _check(16 <= self.input_size <= 512, "input_size", "must be between 16 and 512 pixels")
-        _check(self.margin >= 0, "margin", "must be zero or positive")
+        _check(self.margin is None or self.margin >= 0, "margin", "must be zero or positive")
         _check(0 < self.lr <= 10, "lr", "must be positive (and at most 10)")
         _check(self.weight_decay >= 0, "weight_decay", "must be zero or positive")
         _check(self.p >= 2, "p", "a batch needs at least 2 identities for impostor pairs")
@@ -125,9 +122,53 @@ class TrainConfig:
         return cls.from_dict(values)
 
 
+def pipeline_steps(config: TrainConfig) -> list[tuple[str, str]]:
+    """The pipeline a configuration describes, step by step: (step, what this configuration does there)."""
+    margin = config.margin if config.margin is not None else LOSSES[config.loss].default_margin
+    return [
+        ("data", f"{config.data}; identities split {1 - config.val_fraction:.0%} / {config.val_fraction:.0%} "
+                 "train / validation"),
+        ("sampling", f"P x K = {config.p} identities x {config.k} images a batch"),
+        ("model", f"{config.model}, {config.embedding_dim}-d, {config.input_size} px {config.colour}"),
+        ("loss", config.loss + (f", margin {margin:g}" if margin is not None else "") +
+                 (f", {config.mining} mining" if config.loss == "triplet" else "") + f", {config.distance} distance"),
+        ("train", f"{config.optimizer} lr {config.lr:g} ({config.lr_schedule}), {config.epochs} epochs" +
+                  (f" or {config.max_seconds:g} s" if config.max_seconds else "")),
+        ("evaluate", "ROC, EER and one-shot on the validation identities"),
+        ("gallery / projection", "enrol people and verify them; look at the embedding space"),
+    ]
+
+
 def _check(ok: bool, name: str, message: str) -> None:
     if not ok:
         raise ConfigError(f"{name}: {message}")
+
+
+@dataclass(frozen=True)
+class FormField:
+    """How a form shows one field: its kind ('choice', 'bool', 'int', 'float' or 'optional', a float that
+    may be left empty), its choices and its smallest value."""
+
+    name: str
+    label: str
+    help: str
+    kind: str
+    choices: tuple[str, ...] = ()
+    minimum: float = 0.0
+
+
+def form_field(name: str) -> FormField:
+    """The form description of field `name`, from the dataclass itself."""
+    f = next(f for f in fields(TrainConfig) if f.name == name)
+    kind = field_types()[name]
+    label, help_text = name.replace("_", " "), f.metadata["help"]
+    if f.metadata.get("choices"):
+        return FormField(name, label, help_text, "choice", tuple(f.metadata["choices"]))
+    if kind is bool:
+        return FormField(name, label, help_text, "bool")
+    if kind is int:
+        return FormField(name, label, help_text, "int", minimum=0 if name == "seed" else 1)
+    return FormField(name, label, help_text, "optional" if name in OPTIONAL_FIELDS else "float")
 
 
 def field_types() -> dict[str, type]:
@@ -158,3 +199,36 @@ def coerce(name: str, value: Any) -> Any:
         return kind(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from None
+
+
+def to_query(config: TrainConfig) -> dict[str, str]:
+    """The fields of `config` that differ from the defaults, as URL query parameters (booleans as 'true' /
+    'false'), so a configuration can be shared as a link."""
+    defaults = TrainConfig()
+    query = {}
+    for f in fields(TrainConfig):
+        value = getattr(config, f.name)
+        if value != getattr(defaults, f.name) and value is not None:
+            query[f.name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return query
+
+
+def from_query(query: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> tuple[dict, list[str]]:
+    """Field values from URL query parameters over `base`. Bad values are reported, not fatal: unknown
+    names are ignored, and a value the configuration refuses is skipped and listed in the returned
+    problems, so the rest of the link still applies. The values make a valid `TrainConfig`."""
+    known = {f.name for f in fields(TrainConfig)}
+    values = dict(base or {})
+    problems = []
+    for name, raw in query.items():
+        if name not in known:
+            continue
+        try:
+            values[name] = coerce(name, raw)
+            TrainConfig.from_dict(values)
+        except ConfigError as exc:
+            values.pop(name, None)
+            if base and name in base:
+                values[name] = base[name]
+            problems.append(f"ignored the link's {name}={raw!r}: {exc}")
+    return TrainConfig.from_dict(values).to_dict(), problems

@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageOps
 
-from .data import MAX_IMAGE_PIXELS, TOO_LARGE, to_mode, unreadable_reason
+from .data.images import MAX_IMAGE_PIXELS, TOO_LARGE, load_image, to_mode, unreadable_reason
 from .errors import ImageError
 
 MIN_CONFIDENCE = 0.9
+STORED_FACE_SIZE = 256  # pixels, longest side: enough to re-embed at any input size the models use
 CROP_MARGIN = 0.2   # fraction of the box size added on each side of the crop
 MAX_DETECT_SIDE = 1024  # pixels: larger photos are shrunk for detection only (boxes are scaled back)
 
@@ -149,14 +150,16 @@ def prepare_face(source: bytes | Image.Image, detect: bool = True, allow_largest
     return FaceCrop(crop_face(image, faces[0]), faces[0], annotate(image, faces), len(faces))
 
 
+def stored_face(crop: Image.Image) -> Image.Image:
+    """A face crop as the gallery stores it: RGB, at most STORED_FACE_SIZE pixels on a side."""
+    stored = to_mode(crop, "RGB").copy()
+    stored.thumbnail((STORED_FACE_SIZE, STORED_FACE_SIZE))
+    return stored
+
+
 def face_tensor(crop: Image.Image, size: int, colour: str = "grey") -> torch.Tensor:
     """A face crop as the model's input (1, C, size, size) uint8, prepared exactly as the gallery prepares
-    an enrolled image (stored at most 256 pixels on a side as PNG, then decoded and resized)."""
-    from .data import load_image
-    from .gallery import STORED_IMAGE_SIZE
-
-    stored = to_mode(crop, "RGB").copy()
-    stored.thumbnail((STORED_IMAGE_SIZE, STORED_IMAGE_SIZE))
+    an enrolled image (stored as PNG by `stored_face`, then decoded and resized)."""
     buffer = io.BytesIO()
-    stored.save(buffer, format="PNG")
+    stored_face(crop).save(buffer, format="PNG")
     return load_image(buffer.getvalue(), size, colour)[None]

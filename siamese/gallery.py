@@ -2,7 +2,8 @@
 
 A gallery is a folder: `identities/<name>/NNNNNN.png` holds the enrolled face images (the source of
 truth), and `embeddings/<model fingerprint>.pt` caches their embeddings for one trained model, recomputed
-when the model changes. Enrolling a person embeds only their images; no retraining.
+when the model changes. Enrolling a person embeds only their images; no retraining. Decisions take the
+threshold as an argument: it is the run's (`runs.folder.decision_threshold`), read when deciding.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from .data import IMAGE_EXTENSIONS, load_image
-from .errors import GalleryError, RunError
-from .runs import load_torch, save_torch
-from .trained import TrainedModel
+from .data.images import IMAGE_EXTENSIONS, load_image
+from .errors import GalleryError, RunError, SiameseError
+from .faces import prepare_face, stored_face
+from .runs.files import load_torch, save_torch
+from .runs.trained import TrainedModel
 
 log = logging.getLogger(__name__)
 
 MAX_NAME_LENGTH = 64
 MAX_NAME_BYTES = 255
-STORED_IMAGE_SIZE = 256  # pixels, longest side: enough to re-embed at any input size the models use
 
 
 def check_identity_name(name: str) -> str:
@@ -155,10 +156,8 @@ class Gallery:
             start = max((int(p.stem) for p in folder.glob("*.png") if p.stem.isdigit()), default=0) + 1
             for offset, image in enumerate(images):
                 path = folder / f"{start + offset:06d}.png"
-                stored = image.copy()
-                stored.thumbnail((STORED_IMAGE_SIZE, STORED_IMAGE_SIZE))
                 written.append(path)
-                stored.save(path)
+                stored_face(image).save(path)
                 new_files.append(str(path.relative_to(self.root)))
                 new_embeddings.append(self.model.embed(self._read(path)))
         except BaseException as exc:
@@ -207,23 +206,43 @@ class Gallery:
                 best[name] = Match(name, d, file)
         return sorted(best.values(), key=lambda m: m.distance)
 
-    def verify(self, image: torch.Tensor, claimed: str, top_k: int = 3) -> Verification:
+    def verify(self, image: torch.Tensor, claimed: str, threshold: float, top_k: int = 3) -> Verification:
         """1:1: is this (1, C, H, W) uint8 image the claimed person? Accept when the distance to their
-        nearest enrolled image is at most the model's threshold."""
+        nearest enrolled image is at most `threshold`."""
         claimed = check_identity_name(claimed)
         if claimed not in self.names:
             raise GalleryError(f"{claimed!r} is not enrolled; enrolled: {', '.join(self.identities()) or 'nobody'}")
         distances = self._distances(self.model.embed(image))
         own = sorted((Match(claimed, d, f) for n, f, d in zip(self.names, self.files, distances.tolist())
                       if n == claimed), key=lambda m: m.distance)
-        return Verification(claimed, own[0].distance, self.model.threshold,
-                            own[0].distance <= self.model.threshold, own[:top_k])
+        return Verification(claimed, own[0].distance, threshold, own[0].distance <= threshold, own[:top_k])
 
-    def identify(self, image: torch.Tensor, top_k: int = 5) -> Identification:
-        """1:N: the nearest enrolled person if within the threshold, else unknown (identity None)."""
+    def identify(self, image: torch.Tensor, threshold: float, top_k: int = 5) -> Identification:
+        """1:N: the nearest enrolled person if within `threshold`, else unknown (identity None)."""
         if not self.names:
             raise GalleryError("nobody is enrolled yet; enrol someone first")
         ranked = self._per_identity(self._distances(self.model.embed(image)))
         best = ranked[0]
-        known = best.distance <= self.model.threshold
-        return Identification(best.identity if known else None, best.distance, self.model.threshold, ranked[:top_k])
+        known = best.distance <= threshold
+        return Identification(best.identity if known else None, best.distance, threshold, ranked[:top_k])
+
+
+def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], detect: bool = True,
+                 allow_largest: bool = False) -> int:
+    """Enrol a person from photos, (label, bytes) each, all or nothing: every face is found and cropped as
+    for verification (`faces.prepare_face`), and a photo without exactly one face stops the lot, named with
+    its reason. Returns how many images the person now has."""
+    try:
+        check_identity_name(name)
+    except GalleryError as exc:
+        raise GalleryError(f"Nothing was enrolled: {exc}") from None
+    crops, problems = [], []
+    for label, data in photos:
+        try:
+            crops.append(prepare_face(data, detect=detect, allow_largest=allow_largest).crop)
+        except SiameseError as exc:
+            problems.append(f"- {label}: {exc}")
+    if problems:
+        raise GalleryError("Nothing was enrolled. Remove or replace these images and try again:\n" +
+                           "\n".join(problems))
+    return gallery.enroll(name, crops)  # its own failures say that nothing was enrolled

@@ -5,19 +5,24 @@ of the same identity), ``same = 0`` an impostor pair. Distances grow with dissim
 
 Every loss is an `nn.Module` called as ``loss(embeddings (B, D), labels (B,)) -> scalar`` and forms its
 pairs or triplets inside the batch (see `sampling.py`); the per-pair formulas are plain functions so
-that tests can check them against explicit loops.
+that tests can check them against explicit loops. Each loss owns its default margin (`default_margin`,
+None for a loss without one): a configuration's margin of None means "the loss's default".
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import TrainConfig
 from .distances import get_distance
 from .errors import ConfigError
 from .sampling import all_pairs, pair_masks
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 def contrastive(distance: torch.Tensor, same: torch.Tensor, margin: float) -> torch.Tensor:
@@ -30,10 +35,17 @@ class ContrastiveLoss(nn.Module):
     """Contrastive loss over every pair of the batch. Genuine and impostor pairs are averaged separately
     and added, because a P x K batch holds about P times more impostor pairs than genuine ones."""
 
-    def __init__(self, margin: float, distance: str = "euclidean"):
+    # L2-normalised embeddings lie on the unit sphere, where Euclidean distances are at most 2.
+    default_margin = 1.0
+
+    def __init__(self, margin: float | None = None, distance: str = "euclidean"):
         super().__init__()
-        self.margin = margin
+        self.margin = self.default_margin if margin is None else margin
         self.pairwise = get_distance(distance)[1]
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, n_classes: int) -> "ContrastiveLoss":
+        return cls(config.margin, config.distance)
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         i, j, same = all_pairs(labels)
@@ -81,13 +93,19 @@ MINERS = {"batch_all": batch_all_triplet, "batch_hard": batch_hard_triplet, "sem
 class TripletLoss(nn.Module):
     """Triplet loss with online mining inside the batch: batch_all, batch_hard or semi_hard."""
 
-    def __init__(self, margin: float, mining: str = "batch_hard", distance: str = "euclidean"):
+    default_margin = 0.2  # FaceNet's, on L2-normalised embeddings
+
+    def __init__(self, margin: float | None = None, mining: str = "batch_hard", distance: str = "euclidean"):
         super().__init__()
         if mining not in MINERS:
             raise ConfigError(f"mining: unknown {mining!r}; known: {', '.join(MINERS)}")
-        self.margin = margin
+        self.margin = self.default_margin if margin is None else margin
         self.mine = MINERS[mining]
         self.pairwise = get_distance(distance)[1]
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, n_classes: int) -> "TripletLoss":
+        return cls(config.margin, config.mining, config.distance)
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.mine(self.pairwise(embeddings, embeddings), labels, self.margin)
@@ -113,9 +131,15 @@ class BCELoss(nn.Module):
     """Binary cross-entropy of the weighted-L1 head over every pair of the batch, target `same`, with
     genuine pairs weighted up so both classes count equally."""
 
+    default_margin = None  # no margin: the head learns where to put the decision
+
     def __init__(self, embedding_dim: int):
         super().__init__()
         self.head = WeightedL1Head(embedding_dim)
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, n_classes: int) -> "BCELoss":
+        return cls(config.embedding_dim)
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         i, j, same = all_pairs(labels)
@@ -132,12 +156,19 @@ class CosFaceLoss(nn.Module):
     unseen people better than the pair and triplet losses (docs/BENCHMARKS.md). The centres are only
     used in training; verification compares embeddings as with every other loss."""
 
-    def __init__(self, n_classes: int, embedding_dim: int, margin: float = 0.35, scale: float = 30.0):
+    default_margin = 0.35  # Wang et al.'s
+
+    def __init__(self, n_classes: int, embedding_dim: int, margin: float | None = None, scale: float = 30.0):
         super().__init__()
         if n_classes < 2:
             raise ConfigError("loss: cosface needs the number of training identities (at least 2)")
         self.centres = nn.Parameter(torch.randn(n_classes, embedding_dim) * 0.01)
-        self.margin, self.scale = margin, scale
+        self.margin = self.default_margin if margin is None else margin
+        self.scale = scale
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, n_classes: int) -> "CosFaceLoss":
+        return cls(n_classes, config.embedding_dim, config.margin)
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         cosine = F.normalize(embeddings, dim=1) @ F.normalize(self.centres, dim=1).T
@@ -145,12 +176,19 @@ class CosFaceLoss(nn.Module):
         return F.cross_entropy(self.scale * cosine, labels)
 
 
-LOSSES = {
-    "cosface": lambda c, n: CosFaceLoss(n, c.embedding_dim, c.margin),
-    "triplet": lambda c, n: TripletLoss(c.margin, c.mining, c.distance),
-    "contrastive": lambda c, n: ContrastiveLoss(c.margin, c.distance),
-    "bce": lambda c, n: BCELoss(c.embedding_dim),
+LOSSES: dict[str, type[nn.Module]] = {
+    "cosface": CosFaceLoss,
+    "triplet": TripletLoss,
+    "contrastive": ContrastiveLoss,
+    "bce": BCELoss,
 }
+
+
+def default_margin(loss: str) -> float | None:
+    """The margin a loss uses when the configuration leaves it unset; None for a loss without one."""
+    if loss not in LOSSES:
+        raise ConfigError(f"loss: unknown {loss!r}; known: {', '.join(LOSSES)}")
+    return LOSSES[loss].default_margin
 
 
 def build_loss(config: TrainConfig, n_classes: int = 0) -> nn.Module:
@@ -158,7 +196,7 @@ def build_loss(config: TrainConfig, n_classes: int = 0) -> nn.Module:
     Its parameters (the BCE head, the CosFace centres) are saved with the model."""
     if config.loss not in LOSSES:
         raise ConfigError(f"loss: unknown {config.loss!r}; known: {', '.join(LOSSES)}")
-    return LOSSES[config.loss](config, n_classes)
+    return LOSSES[config.loss].from_config(config, n_classes)
 
 
 def pair_distance_fn(config: TrainConfig, loss: nn.Module):

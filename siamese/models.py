@@ -7,14 +7,16 @@ Distances, heads and decisions live outside the model (`distances.py`, `losses.p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import TrainConfig
 from .errors import ModelError
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
@@ -137,16 +139,24 @@ def build_model(config: TrainConfig) -> Embedder:
     return Embedder(backbone, config.normalize)
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    """'auto': CUDA when there is a GPU, then Apple's MPS, then the CPU. A named device must exist."""
-    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
-    if name == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise ModelError(f"device: {name} was asked for but is not available here; use 'auto' or 'cpu'")
-    return torch.device(name)
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images in 0..255 as float in [0, 1], the range augmentation works in; floats pass as they are."""
+    return images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
 
 
 def to_input(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 images (B, C, H, W) in 0..255 to the float input the networks expect: [-1, 1]."""
-    return images.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+    """The one input scaling of every network: uint8 images (B, C, H, W) in 0..255, or float images in
+    [0, 1] (augmented ones), to the float input the networks expect, in [-1, 1], on `device`."""
+    return to_unit(images.to(device, non_blocking=True)).mul(2.0).sub_(1.0)
+
+
+@torch.no_grad()
+def embed_images(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
+                 batch_size: int = 256) -> torch.Tensor:
+    """uint8 images (N, C, H, W) -> embeddings (N, D) float32 on the CPU, in evaluation mode."""
+    was_training = model.training
+    model.eval()
+    parts = [model(to_input(images[s:s + batch_size], device)).float().cpu()
+             for s in range(0, len(images), batch_size)]
+    model.train(was_training)
+    return torch.cat(parts) if parts else torch.empty(0, 0)

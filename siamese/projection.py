@@ -1,5 +1,5 @@
-"""Embeddings projected to 2-D or 3-D for looking at (UMAP, PCA, t-SNE), nearest neighbours, and face
-thumbnails for hover labels.
+"""Embeddings projected to 2-D or 3-D for looking at (UMAP, PCA, t-SNE), one trace of points per
+identity with the face of each point, nearest neighbours, and the TensorBoard projector's files.
 
 UMAP compiles its numba code on first use, which takes many seconds: `warm_up` runs it once on a tiny input
 (call it in a background thread when the app starts). Projections are cached in memory by the content of
@@ -13,10 +13,16 @@ import hashlib
 import io
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from .data.dataset import FaceDataset
+from .data.images import to_pil
+from .errors import RunError
+from .runs.trained import load_trained, run_dataset
 
 METHODS = ("umap", "pca", "tsne")
 CACHE_SIZE = 32
@@ -104,15 +110,61 @@ def nearest_neighbours(embeddings: torch.Tensor, index: int, distance, k: int = 
     return [(int(i), float(d[i])) for i in order if np.isfinite(d[i])]
 
 
-def to_pil(image: torch.Tensor) -> Image.Image:
-    """A (C, H, W) uint8 tensor as a PIL image ('L' for one channel, 'RGB' for three)."""
-    array = image.detach().cpu().numpy()
-    return Image.fromarray(array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0))
-
-
 def data_uri(image: torch.Tensor, size: int = 48) -> str:
     """A small PNG of a (C, H, W) uint8 image as a `data:` URI, for hover labels in the browser."""
     pil = to_pil(image).resize((size, size), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     pil.save(buffer, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def identity_traces(coords: np.ndarray, dataset: FaceDataset, faces: list[str],
+                    training: set[str] = frozenset()) -> list[dict]:
+    """One trace of points per identity, ready to draw: name, x, y (and z for 3-D coordinates), symbol
+    ('x' for a training identity, else 'circle'), and per point its customdata [face data URI ('' past
+    the faces given), identity, image file name, row index into the dataset]: the row index survives
+    the renumbering of points that one trace per identity makes."""
+    labels = dataset.labels.numpy()
+    traces = []
+    for label, identity in enumerate(dataset.identities):
+        rows = np.flatnonzero(labels == label)
+        trace = {"name": identity, "x": coords[rows, 0], "y": coords[rows, 1],
+                 "symbol": "x" if identity in training else "circle",
+                 "customdata": [[faces[i] if i < len(faces) else "", identity, Path(dataset.paths[i]).name, int(i)]
+                                for i in rows]}
+        if coords.shape[1] == 3:
+            trace["z"] = coords[rows, 2]
+        traces.append(trace)
+    return traces
+
+
+def embed_run(run_dir: str | Path, data: str | None = None, data_dir: str | Path = "data",
+              split: str = "validation") -> tuple[torch.Tensor, FaceDataset]:
+    """Embeddings (N, D) of a run's validation, training or all identities, or of another dataset."""
+    trained = load_trained(run_dir)
+    dataset = run_dataset(run_dir, split, data, data_dir, trained.config)
+    return trained.embed(dataset.images), dataset
+
+
+def write_projector_files(folder: str | Path, embeddings: torch.Tensor, dataset: FaceDataset) -> None:
+    """TensorBoard projector format: `vectors.tsv` (one embedding a line) and `metadata.tsv` (a header,
+    then identity and image path a line)."""
+    folder = Path(folder)
+    rows = ["\t".join(f"{v:.6g}" for v in row) for row in embeddings.tolist()]
+    meta = ["identity\timage"] + [f"{dataset.identities[label]}\t{path}".replace("\n", " ")
+                                  for label, path in zip(dataset.labels.tolist(), dataset.paths)]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "vectors.tsv").write_text("\n".join(rows) + "\n")
+        (folder / "metadata.tsv").write_text("\n".join(meta) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RunError(f"cannot write the projector files into {folder}: {exc.strerror or exc}. Check that "
+                       "the folder is writable and the disk is not full.") from None
+
+
+def export_projector(run_dir: str | Path, data_dir: str | Path = "data", split: str = "validation") -> tuple[Path, int]:
+    """The projector files of a run's embeddings, written into `<run>/projector`: (that folder, images)."""
+    embeddings, dataset = embed_run(run_dir, data_dir=data_dir, split=split)
+    out = Path(run_dir) / "projector"
+    write_projector_files(out, embeddings, dataset)
+    return out, len(dataset)

@@ -68,7 +68,7 @@ def make_identity_folders(tmp_path):
 
 def make_loss_nan(patch: pytest.MonkeyPatch) -> None:
     """From now on, every loss that training builds returns NaN: for the diverged-run cases."""
-    from siamese import train as train_module
+    from siamese.train import loop as train_module
 
     real_build_loss = train_module.build_loss
 
@@ -109,3 +109,23 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A run trained for 2 epochs on 8 synthetic identities (4 images each), under `<root>/runs/r1`, its
+    data folder `<root>/data`."""
+    from siamese.config import TrainConfig
+    from siamese.runs.folder import new_run_dir
+    from siamese.train.loop import train
+
+    root = tmp_path_factory.mktemp("small_run")
+    for identity in range(8):
+        (root / "faces" / f"p{identity}").mkdir(parents=True)
+        for index in range(4):
+            identity_image(identity, index, 32).save(root / "faces" / f"p{identity}" / f"{index}.png")
+    config = TrainConfig(data=str(root / "faces"), input_size=32, embedding_dim=8, p=4, k=2, epochs=2,
+                         augment=False, val_fraction=0.5, device="cpu")
+    run = new_run_dir(root / "runs", "r1")
+    train(config, run, data_dir=root / "data")
+    return run

@@ -6,8 +6,14 @@ import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
 
-from siamese.augment import (ROTATION_DEGREES, SCALE_RANGE, TRANSLATE_FRACTION, AffineParams, Augmenter,
-                             apply_affine)
+from siamese.augment import (
+    ROTATION_DEGREES,
+    SCALE_RANGE,
+    TRANSLATE_FRACTION,
+    AffineParams,
+    Augmenter,
+    apply_affine,
+)
 
 # (angle degrees, tx px, ty px, scale, shear_x degrees, shear_y degrees)
 PARAMETER_SETS = [

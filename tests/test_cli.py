@@ -15,7 +15,9 @@ import pytest
 import torch
 
 from siamese.cli import build_parser, main
-from siamese.runs import read_status, read_threshold, save_threshold
+from siamese.config import TrainConfig
+from siamese.runs.folder import RunPaths, create_run, read_threshold, save_threshold
+from siamese.runs.status import read_status
 
 # tests/conftest.py by path: a bare `import conftest` may find tests/app/conftest.py instead.
 _spec = importlib.util.spec_from_file_location("shared_conftest", Path(__file__).with_name("conftest.py"))
@@ -177,6 +179,14 @@ def test_train_with_a_zero_learning_rate(capsys, tmp_path, make_identity_folders
                           "--out", tmp_path / "runs" / "x", "--quiet")
     assert_clean_error(code, out, err, "lr")
     assert not (tmp_path / "runs" / "x").exists()
+
+
+def test_train_run_refuses_configuration_options(capsys, tmp_path):
+    run = create_run(TrainConfig(data="digits", epochs=1), tmp_path / "runs")
+    before = RunPaths(run).config.read_text()
+    code, out, err = call(capsys, tmp_path / "data", "train", "--run", run, "--lr", "0.1", "--quiet")
+    assert_clean_error(code, out, err, "config.json as it is", "--lr")
+    assert RunPaths(run).config.read_text() == before and not RunPaths(run).metrics.exists()
 
 
 def test_resume_of_a_folder_that_is_not_a_run(capsys, tmp_path):

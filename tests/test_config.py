@@ -1,4 +1,5 @@
-"""siamese/config.py: validation that names the field, margins per loss, JSON and string coercion."""
+"""siamese/config.py: validation that names the field, margins per loss, JSON and string coercion, and the
+trip through URL query parameters (bad values reported and skipped)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from dataclasses import fields
 
 import pytest
 
-from siamese.config import DEFAULT_MARGINS, TrainConfig
+from siamese.config import TrainConfig, form_field, from_query, pipeline_steps, to_query
 from siamese.errors import ConfigError
+from siamese.losses import LOSSES, build_loss, default_margin
 
 
 def test_defaults_are_valid():
     config = TrainConfig()
     config.validate()
-    assert (config.loss, config.margin, config.in_channels) == ("cosface", 0.35, 1)
+    assert (config.loss, build_loss(config, 2).margin, config.in_channels) == ("cosface", 0.35, 1)
 
 
 CHOICE_FIELDS = [f.name for f in fields(TrainConfig) if f.metadata.get("choices")]
@@ -40,10 +42,14 @@ def test_each_invalid_value_raises_config_error_naming_the_field(field, value):
     assert str(info.value).startswith(f"{field}: ")
 
 
-@pytest.mark.parametrize("loss", DEFAULT_MARGINS)
-def test_margin_default_depends_on_the_loss(loss):
-    assert TrainConfig(loss=loss).margin == {"cosface": 0.35, "contrastive": 1.0, "triplet": 0.2, "bce": 0.0}[loss]
-    assert TrainConfig(loss=loss, margin=0.5).margin == 0.5
+@pytest.mark.parametrize("loss", LOSSES)
+def test_margin_default_depends_on_the_loss_that_owns_it(loss):
+    expected = {"cosface": 0.35, "contrastive": 1.0, "triplet": 0.2, "bce": None}[loss]
+    assert TrainConfig(loss=loss).margin is None and default_margin(loss) == expected
+    built = build_loss(TrainConfig(loss=loss), 4)
+    assert getattr(built, "margin", None) == expected
+    if expected is not None:
+        assert build_loss(TrainConfig(loss=loss, margin=0.5), 4).margin == 0.5
 
 
 def test_json_round_trip(tmp_path):
@@ -109,4 +115,39 @@ def test_from_dict_with_an_empty_required_value_names_the_field(field, value):
 
 def test_from_dict_accepts_empty_for_optional_fields():
     config = TrainConfig.from_dict({"margin": "", "max_seconds": None, "loss": "contrastive"})
-    assert config.margin == 1.0 and config.max_seconds is None
+    assert config.margin is None and build_loss(config).margin == 1.0 and config.max_seconds is None
+
+
+def test_round_trip_only_non_defaults():
+    config = TrainConfig(loss="contrastive", lr=0.01, augment=False, max_seconds=30.0, p=8)
+    query = to_query(config)
+    assert query == {"loss": "contrastive", "lr": "0.01", "augment": "false", "max_seconds": "30.0", "p": "8"}
+    values, problems = from_query(query)
+    assert TrainConfig.from_dict(values) == config and not problems
+
+
+def test_default_config_makes_an_empty_query():
+    assert to_query(TrainConfig()) == {}
+
+
+def test_bad_values_are_reported_and_skipped():
+    values, problems = from_query({"lr": "fast", "p": "1", "epochs": "7", "nonsense": "1"},
+                                         {"data": "olivetti"})
+    assert values["epochs"] == 7 and values["lr"] == TrainConfig().lr and values["p"] == 16
+    assert values["data"] == "olivetti" and len(problems) == 2
+
+
+def test_form_fields_describe_every_field_as_the_dataclass_does():
+    kinds = {name: form_field(name).kind for name in ("model", "augment", "p", "seed", "lr", "margin", "max_seconds")}
+    assert kinds == {"model": "choice", "augment": "bool", "p": "int", "seed": "int", "lr": "float",
+                     "margin": "optional", "max_seconds": "optional"}
+    assert form_field("loss").choices == tuple(LOSSES) and form_field("seed").minimum == 0
+    assert form_field("p").minimum == 1 and form_field("lr").help == "learning rate"
+
+
+def test_pipeline_steps_name_what_the_configuration_does_at_each_step():
+    steps = dict(pipeline_steps(TrainConfig(data="orl", loss="triplet", mining="semi_hard", max_seconds=60)))
+    assert list(steps) == ["data", "sampling", "model", "loss", "train", "evaluate", "gallery / projection"]
+    assert steps["loss"] == "triplet, margin 0.2, semi_hard mining, euclidean distance"
+    assert "16 identities x 4 images" in steps["sampling"] and "or 60 s" in steps["train"]
+    assert "margin" not in dict(pipeline_steps(TrainConfig(loss="bce")))["loss"]

@@ -11,7 +11,14 @@ import pytest
 from PIL import Image
 
 from siamese.errors import ImageError
-from siamese.faces import Face, FaceError, crop_face, detect_faces, face_tensor, prepare_face
+from siamese.faces import (
+    Face,
+    FaceError,
+    crop_face,
+    detect_faces,
+    face_tensor,
+    prepare_face,
+)
 
 ORL_FACE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "orl_faces" / "s1" / "1.pgm"
 

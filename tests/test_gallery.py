@@ -14,12 +14,12 @@ import torch
 from PIL import Image
 
 from siamese.config import TrainConfig
-from siamese.data import load_image
+from siamese.data.images import load_image
 from siamese.errors import GalleryError
-from siamese.gallery import Gallery, check_identity_name
-from siamese.runs import save_threshold
-from siamese.train import train
-from siamese.trained import load_trained
+from siamese.gallery import Gallery, check_identity_name, enrol_photos
+from siamese.runs.folder import decision_threshold, read_threshold, save_threshold
+from siamese.runs.trained import load_trained
+from siamese.train.loop import train
 
 # tests/conftest.py by path: a bare `import conftest` may find tests/app/conftest.py instead.
 _spec = importlib.util.spec_from_file_location("shared_conftest", Path(__file__).with_name("conftest.py"))
@@ -92,18 +92,23 @@ def enroll(gallery: Gallery, name: str, identity: int) -> int:
     return gallery.enroll(name, [picture(identity, i) for i in ENROLLED_IMAGES])
 
 
-def test_threshold_comes_from_the_run(trained):
-    assert 0 < trained.threshold < 2
+@pytest.fixture
+def threshold(run):
+    return decision_threshold(run)
 
 
-def test_enrol_then_verify_the_same_person(gallery):
+def test_threshold_comes_from_the_run(run, threshold):
+    assert 0 < threshold < 2 and threshold == read_threshold(run)
+
+
+def test_enrol_then_verify_the_same_person(gallery, threshold):
     assert enroll(gallery, "alice", ALICE) == 3
     assert gallery.identities() == {"alice": 3}
     assert len(list((gallery.root / "identities" / "alice").glob("*.png"))) == 3
     for index in PROBE_IMAGES:
-        result = gallery.verify(probe(ALICE, index), "alice")
+        result = gallery.verify(probe(ALICE, index), "alice", threshold)
         assert result.accepted, result
-        assert result.distance <= result.threshold == gallery.model.threshold
+        assert result.distance <= result.threshold == threshold
         assert result.nearest[0].distance == result.distance
         assert [m.distance for m in result.nearest] == sorted(m.distance for m in result.nearest)
 
@@ -114,29 +119,29 @@ def test_enrolling_more_images_adds_to_the_person(gallery):
     assert gallery.embeddings.shape == (4, 16)
 
 
-def test_an_impostor_claiming_an_enrolled_name_is_rejected(gallery):
+def test_an_impostor_claiming_an_enrolled_name_is_rejected(gallery, threshold):
     enroll(gallery, "alice", ALICE)
     for index in PROBE_IMAGES:
-        result = gallery.verify(probe(BOB, index), "alice")
+        result = gallery.verify(probe(BOB, index), "alice", threshold)
         assert not result.accepted
         assert result.distance > result.threshold
 
 
-def test_identify_an_unenrolled_person_as_unknown(gallery):
+def test_identify_an_unenrolled_person_as_unknown(gallery, threshold):
     enroll(gallery, "alice", ALICE)
     enroll(gallery, "bob", BOB)
     for index in PROBE_IMAGES:
-        result = gallery.identify(probe(CAROL, index))
+        result = gallery.identify(probe(CAROL, index), threshold)
         assert result.identity is None
         assert result.distance > result.threshold
         assert {m.identity for m in result.candidates} == {"alice", "bob"}
 
 
-def test_identify_picks_the_right_person_among_several(gallery):
+def test_identify_picks_the_right_person_among_several(gallery, threshold):
     for name, identity in (("alice", ALICE), ("bob", BOB), ("dave", DAVE), ("erin", ERIN)):
         enroll(gallery, name, identity)
     for name, identity in (("alice", ALICE), ("bob", BOB), ("dave", DAVE), ("erin", ERIN)):
-        result = gallery.identify(probe(identity, 4))
+        result = gallery.identify(probe(identity, 4), threshold)
         assert result.identity == name
         assert result.distance <= result.threshold
         distances = [m.distance for m in result.candidates]
@@ -144,12 +149,12 @@ def test_identify_picks_the_right_person_among_several(gallery):
         assert [m.identity for m in result.candidates][0] == name
         assert sorted(m.identity for m in result.candidates) == ["alice", "bob", "dave", "erin"]
         assert result.candidates[0].distance == result.distance
-    assert len(gallery.identify(probe(ALICE, 4), top_k=2).candidates) == 2
+    assert len(gallery.identify(probe(ALICE, 4), threshold, top_k=2).candidates) == 2
 
 
-def test_identify_with_nobody_enrolled(gallery):
+def test_identify_with_nobody_enrolled(gallery, threshold):
     with pytest.raises(GalleryError, match="nobody is enrolled"):
-        gallery.identify(probe(ALICE, 0))
+        gallery.identify(probe(ALICE, 0), threshold)
 
 
 @pytest.mark.parametrize("name", ["", "   ", "../x", "a/b", "a\\b", ".hidden", "..", "x" * 65, "a\x00b",
@@ -186,10 +191,10 @@ def test_a_name_too_long_for_a_folder_is_refused_with_gallery_error(gallery):
     assert gallery.identities() == {name: 3}
 
 
-def test_verify_normalises_the_claimed_name_like_enroll(gallery):
+def test_verify_normalises_the_claimed_name_like_enroll(gallery, threshold):
     enroll(gallery, "Zoë", ALICE)
-    assert gallery.verify(probe(ALICE, 3), unicodedata.normalize("NFD", "Zoë")).accepted
-    assert gallery.verify(probe(ALICE, 3), " Zoë ").accepted
+    assert gallery.verify(probe(ALICE, 3), unicodedata.normalize("NFD", "Zoë"), threshold).accepted
+    assert gallery.verify(probe(ALICE, 3), " Zoë ", threshold).accepted
 
 
 def test_enrol_refuses_an_empty_list_and_a_bad_name(gallery):
@@ -200,14 +205,14 @@ def test_enrol_refuses_an_empty_list_and_a_bad_name(gallery):
     assert list((gallery.root / "identities").iterdir()) == []
 
 
-def test_remove_deletes_the_folder_and_the_embeddings(gallery, trained):
+def test_remove_deletes_the_folder_and_the_embeddings(gallery, trained, threshold):
     enroll(gallery, "alice", ALICE)
     enroll(gallery, "bob", BOB)
     gallery.remove("alice")
     assert not (gallery.root / "identities" / "alice").exists()
     assert gallery.identities() == {"bob": 3}
     assert gallery.embeddings.shape == (3, 16)
-    assert gallery.identify(probe(ALICE, 4)).identity is None
+    assert gallery.identify(probe(ALICE, 4), threshold).identity is None
 
     reopened = Gallery(gallery.root, trained)
     assert reopened.identities() == {"bob": 3}
@@ -316,12 +321,27 @@ def test_cache_with_missing_embedding_rows_is_recomputed(gallery, trained):
     assert reopened.problems
 
 
-def test_verify_a_name_that_is_not_enrolled(gallery):
+def test_verify_a_name_that_is_not_enrolled(gallery, threshold):
     with pytest.raises(GalleryError, match="nobody"):
-        gallery.verify(probe(ALICE, 3), "alice")
+        gallery.verify(probe(ALICE, 3), "alice", threshold)
     enroll(gallery, "alice", ALICE)
     enroll(gallery, "bob", BOB)
     with pytest.raises(GalleryError) as info:
-        gallery.verify(probe(ALICE, 3), "carol")
+        gallery.verify(probe(ALICE, 3), "carol", threshold)
     assert "'carol' is not enrolled" in str(info.value)
     assert "alice, bob" in str(info.value)
+
+
+def test_enrol_photos_is_all_or_nothing_and_checks_the_name_first(gallery):
+    def png_bytes(identity, index):
+        buffer = io.BytesIO()
+        picture(identity, index).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    photos = [("a.png", png_bytes(ALICE, 0)), ("b.png", png_bytes(ALICE, 1))]
+    with pytest.raises(GalleryError, match="Nothing was enrolled: the identity name"):
+        enrol_photos(gallery, "../alice", photos, detect=False)
+    with pytest.raises(GalleryError, match="(?s)Nothing was enrolled. Remove or replace.*- broken.png: .*not a readable"):
+        enrol_photos(gallery, "alice", photos + [("broken.png", b"not a picture")], detect=False)
+    assert gallery.identities() == {}
+    assert enrol_photos(gallery, "alice", photos, detect=False) == 2

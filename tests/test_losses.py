@@ -10,8 +10,16 @@ import torch.nn.functional as F
 
 from siamese.config import TrainConfig
 from siamese.errors import ConfigError
-from siamese.losses import (LOSSES, MINERS, BCELoss, ContrastiveLoss, CosFaceLoss, TripletLoss, build_loss,
-                            contrastive)
+from siamese.losses import (
+    LOSSES,
+    MINERS,
+    BCELoss,
+    ContrastiveLoss,
+    CosFaceLoss,
+    TripletLoss,
+    build_loss,
+    contrastive,
+)
 
 LAYOUTS = {
     "p4_k3": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
@@ -200,13 +208,14 @@ def test_unknown_loss_raises_config_error_listing_the_known():
 @pytest.mark.parametrize("loss,kind", [("contrastive", ContrastiveLoss), ("triplet", TripletLoss),
                                        ("bce", BCELoss)])
 def test_build_loss_uses_the_config(loss, kind):
-    config = TrainConfig(loss=loss, distance="l1", mining="semi_hard", embedding_dim=16)
+    config = TrainConfig(loss=loss, distance="l1", mining="semi_hard", embedding_dim=16, margin=0.3)
     built = build_loss(config)
     assert isinstance(built, kind)
     if kind is BCELoss:
         assert built.head.linear.in_features == 16
     else:
-        assert built.margin == config.margin
+        assert built.margin == config.margin == 0.3
+        assert build_loss(TrainConfig(loss=loss)).margin == kind.default_margin
 
 
 def cosface_reference(embeddings, labels, centres, margin, scale):

@@ -1,4 +1,5 @@
-"""siamese/models.py: every registered network under one test, cached-only pretrained weights, devices."""
+"""siamese/models.py: every registered network under one test, cached-only pretrained weights, the input
+scaling."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from siamese.config import TrainConfig
 from siamese.distances import euclidean_paired
 from siamese.errors import ModelError
-from siamese.models import MODELS, build_model, pick_device, to_input
+from siamese.models import MODELS, build_model, to_input
 
 INPUT_SIZE = {"koch": 105}  # koch's four valid convolutions need at least 88 pixels; the rest take 64
 
@@ -62,19 +63,6 @@ def test_unknown_model_lists_the_known():
     with pytest.raises(ModelError) as info:
         build_model(config)
     assert all(name in str(info.value) for name in MODELS)
-
-
-@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(),
-                    reason="an accelerator is present")
-def test_auto_device_is_the_cpu_here():
-    assert pick_device("auto") == torch.device("cpu")
-    assert pick_device("cpu") == torch.device("cpu")
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")
-def test_asking_for_missing_cuda_raises_model_error():
-    with pytest.raises(ModelError, match="cuda"):
-        pick_device("cuda")
 
 
 def test_to_input_maps_uint8_to_minus_one_one():

@@ -13,6 +13,7 @@ from PIL import Image
 
 from siamese import projection
 from siamese.distances import euclidean_paired
+from siamese.errors import RunError
 
 
 def clusters(n_per: int = 20, dim: int = 16) -> tuple[np.ndarray, np.ndarray]:
@@ -68,3 +69,38 @@ def test_data_uri_is_a_png_of_the_requested_size():
     assert uri.startswith("data:image/png;base64,")
     decoded = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert decoded.size == (24, 24)
+
+
+def test_projector_files_that_cannot_be_written_give_run_error(small_run, tmp_path):
+    from siamese.projection import embed_run, write_projector_files
+
+    embeddings, data = embed_run(small_run, data_dir=small_run.parent.parent / "data")
+    blocker = tmp_path / "projector"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(RunError, match="cannot write the projector files"):
+        write_projector_files(blocker, embeddings, data)
+
+
+def test_identity_traces_keep_each_points_row_and_face(small_run):
+    from siamese.runs.trained import run_dataset
+
+    data = run_dataset(small_run, "validation", data_dir=small_run.parent.parent / "data")
+    coords = np.arange(len(data) * 3, dtype=np.float32).reshape(-1, 3)
+    faces = [f"face-{i}" for i in range(len(data) - 1)]  # one face short: its point gets ''
+    traces = projection.identity_traces(coords, data, faces, training={data.identities[0]})
+    assert [t["name"] for t in traces] == data.identities
+    assert traces[0]["symbol"] == "x" and {t["symbol"] for t in traces[1:]} == {"circle"}
+    rows = [point[3] for t in traces for point in t["customdata"]]
+    assert sorted(rows) == list(range(len(data)))
+    for trace in traces:
+        for point, x, z in zip(trace["customdata"], trace["x"], trace["z"]):
+            assert (x, z) == (coords[point[3], 0], coords[point[3], 2])
+            assert point[1] == trace["name"] and point[0] == (faces[point[3]] if point[3] < len(faces) else "")
+    assert "z" not in projection.identity_traces(coords[:, :2], data, faces)[0]
+
+
+def test_export_projector_writes_one_line_per_image(small_run):
+    out, images = projection.export_projector(small_run, small_run.parent.parent / "data")
+    assert out == small_run / "projector"
+    assert len((out / "vectors.tsv").read_text().splitlines()) == images
+    assert len((out / "metadata.tsv").read_text().splitlines()) == images + 1

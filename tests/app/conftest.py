@@ -14,8 +14,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from siamese.config import TrainConfig
-from siamese.runs import new_run_dir
-from siamese.train import train
+from siamese.runs.folder import new_run_dir
+from siamese.train.loop import train
+from ui.page import page_file
 
 ROOT = Path(__file__).resolve().parents[2]
 ORL_FACE = ROOT.parent / "shared" / "datasets" / "orl_faces" / "s1" / "1.pgm"
@@ -54,8 +55,8 @@ def world(tmp_path_factory):
 
 def point_app_at(monkeypatch, runs: Path, data: Path, gallery: Path) -> None:
     """Make the app use these folders: through the SIAMESE_* variables for a first import of
-    app_pages.shared, and on the module itself when an earlier test imported it already."""
-    import app_pages.shared as shared
+    ui.workspace, and on the module itself when an earlier test imported it already."""
+    import ui.workspace as shared
 
     for name, path in (("RUNS", runs), ("DATA", data), ("GALLERY", gallery)):
         monkeypatch.setenv(f"SIAMESE_{name}_DIR", str(path))
@@ -63,11 +64,11 @@ def point_app_at(monkeypatch, runs: Path, data: Path, gallery: Path) -> None:
 
 
 def open_app(page: str | None = None, timeout: float = 60) -> AppTest:
-    """An AppTest of app.py opened on `page` (a file under app_pages/), already run once."""
+    """An AppTest of app.py opened on `page` (a page's label: 'Train'), already run once."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.run()
     if page:
-        at.switch_page(f"app_pages/{page}")
+        at.switch_page(page_file(page))
         at.run()
     return at
 
@@ -75,7 +76,7 @@ def open_app(page: str | None = None, timeout: float = 60) -> AppTest:
 @pytest.fixture(scope="session")
 def diverged_run(world, tmp_path_factory):
     """A copy of the tiny run resumed for one more epoch with a loss that turns NaN: status 'diverged'."""
-    from siamese.train import resume
+    from siamese.train.loop import resume
 
     run = shutil.copytree(world["run"], tmp_path_factory.mktemp("diverged") / "wild")
     with pytest.MonkeyPatch.context() as patch:

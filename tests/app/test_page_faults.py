@@ -20,12 +20,14 @@ import pytest
 import torch
 from PIL import Image
 
-from siamese import runs as runs_module
-from siamese.gallery import Gallery
 from siamese.config import TrainConfig
+from siamese.gallery import Gallery
 from siamese.models import build_model
-from siamese.runs import RunPaths, load_torch, read_threshold, run_config, save_torch, write_json
-from siamese.trained import load_trained
+from siamese.runs import files as runs_files
+from siamese.runs.files import load_torch, save_torch, write_json
+from siamese.runs.folder import RunPaths, read_threshold, run_config
+from siamese.runs.trained import load_trained
+from ui.page import page_file
 
 
 def texts(elements) -> str:
@@ -82,7 +84,7 @@ def button(at, start: str):
 
 
 def import_upload(own_world, name: str, data: bytes):
-    at = own_world.open("data.py")
+    at = own_world.open("Data")
     at.file_uploader[0].set_value((name, data, "application/zip")).run()
     button(at, "Import").click().run()
     no_exception(at)
@@ -110,7 +112,7 @@ def test_an_upload_with_unsafe_entries_is_refused_and_writes_nothing(own_world, 
 @pytest.mark.parametrize("bomb", ["ratio", "count"])
 def test_a_zip_bomb_upload_is_refused_before_extraction(own_world, monkeypatch, bomb):
     if bomb == "count":
-        monkeypatch.setattr("siamese.zips.MAX_ZIP_FILES", 5)
+        monkeypatch.setattr("siamese.data.zips.MAX_ZIP_FILES", 5)
         archive, message = zip_of(identity_zip()), "the limit is 5"
     else:
         archive, message = zip_of({"faces/ann/0.png": bytes(30_000_000)}), "marks a zip bomb"
@@ -199,17 +201,17 @@ def test_a_folder_that_is_not_a_dataset_says_what_to_give(own_world, folder, mes
         for name in ("ann", "bob", "cyd"):
             (root / name).mkdir(parents=True)
             (root / name / "0.png").write_bytes(png())
-    at = own_world.open("data.py")
+    at = own_world.open("Data")
     at.text_input[0].set_value(str(root)).run()
     no_exception(at)
     assert message in texts(at.error)
 
 
 def test_a_folder_too_big_to_decode_is_shown_on_a_sample_with_its_full_counts(own_world, monkeypatch):
-    from siamese import samples
+    from siamese.data import preview as samples
 
     monkeypatch.setattr(samples, "PREVIEW_MAX_IMAGES", 20)
-    at = own_world.open("data.py")
+    at = own_world.open("Data")
     at.text_input[0].set_value(str(own_world.faces)).run()
     no_exception(at)
     # 12 identities x 6 images counted from the files; 4 identities (6 images each) decoded and shown.
@@ -223,17 +225,17 @@ def test_a_folder_too_big_to_decode_is_shown_on_a_sample_with_its_full_counts(ow
 def test_a_diverged_run_shows_its_status_and_message(own_world, diverged_run):
     run = newest(shutil.copytree(diverged_run, own_world.runs / "wild"))
     checkpoint = RunPaths(run).checkpoint.read_bytes()
-    at = own_world.open("train.py")
+    at = own_world.open("Train")
     at.sidebar.selectbox[0].set_value("wild").run()
     no_exception(at)
     assert "Run wild: diverged" in texts(at.subheader)
     assert "training diverged. Lower the learning rate" in texts(at.error)
-    at.switch_page("app_pages/runs.py").run()
+    at.switch_page(page_file("Runs")).run()
     no_exception(at)
     table = at.dataframe[0].value
     assert table.loc[table["run"] == "wild", "status"].item() == "diverged"
     assert "wild diverged: the loss became nan" in texts(at.error)
-    at.switch_page("app_pages/verify.py").run()  # the last good checkpoint still serves
+    at.switch_page(page_file("Verify")).run()  # the last good checkpoint still serves
     assert not at.error and not at.exception
     assert RunPaths(run).checkpoint.read_bytes() == checkpoint
 
@@ -242,7 +244,7 @@ def test_starting_with_a_file_where_the_runs_folder_should_be_explains(own_world
     blocker = own_world.root / "runs-file"
     blocker.write_text("not a folder")
     own_world.point(runs=blocker)
-    at = own_world.open("train.py")
+    at = own_world.open("Train")
     button(at, "Start training").click().run()
     no_exception(at)
     assert "Training did not start" in texts(at.error) and "runs-file" in texts(at.error)
@@ -260,7 +262,7 @@ def test_starting_with_a_read_only_or_full_runs_folder_explains(own_world, monke
         return real_mkdir(self, *args, **kwargs)
 
     monkeypatch.setattr(pathlib.Path, "mkdir", refusing_mkdir)
-    at = own_world.open("train.py")
+    at = own_world.open("Train")
     button(at, "Start training").click().run()
     no_exception(at)
     error = texts(at.error)
@@ -275,7 +277,7 @@ def test_a_run_in_progress_elsewhere_disables_start_and_can_be_stopped(own_world
     run = shutil.copytree(own_world.run, own_world.runs / "from-cli")
     write_json(RunPaths(run).status, {"status": "running", "message": "training", "pid": os.getpid(),
                                       "epoch": 1, "epochs": 2, "started": 0})
-    at = own_world.open("train.py")
+    at = own_world.open("Train")
     no_exception(at)
     start = button(at, "Start training")
     assert start.disabled and "in progress" in start.help
@@ -294,14 +296,14 @@ def test_stop_on_a_read_only_run_folder_explains(own_world, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system", str(self))
 
     monkeypatch.setattr(pathlib.Path, "touch", read_only)
-    at = own_world.open("train.py")
+    at = own_world.open("Train")
     button(at, "Stop from-cli").click().run()
     no_exception(at)
     assert "Could not ask from-cli to stop: Read-only file system" in texts(at.error)
 
 
 def test_a_second_tab_cannot_start_a_second_training(own_world, monkeypatch):
-    from siamese import launch
+    from siamese.runs import launch
 
     started = []
     real_popen = launch.subprocess.Popen
@@ -312,7 +314,7 @@ def test_a_second_tab_cannot_start_a_second_training(own_world, monkeypatch):
         return started[-1]
 
     monkeypatch.setattr(launch.subprocess, "Popen", still_loading)
-    first, second = own_world.open("train.py"), own_world.open("train.py")
+    first, second = own_world.open("Train"), own_world.open("Train")
     try:
         button(first, "Start training").click().run()
         button(second, "Start training").click().run()  # rendered before the first tab started its run
@@ -336,13 +338,13 @@ def test_half_written_and_unreadable_runs_do_not_break_the_runs_page(own_world):
     with open(RunPaths(own_world.run).metrics, "a") as metrics:
         metrics.write('42\n[1, 2]\n{"kind": "epoch"}\n{"kind": "step", "loss": "NaN?"}\n'
                       '\x00\x00\x00\n{"kind": "st')
-    at = own_world.open("runs.py")
+    at = own_world.open("Runs")
     no_exception(at)
     table = at.dataframe[0].value.set_index("run")
     assert table.loc["half", "status"] == "new"
     assert table.loc["broken", "status"].startswith("unreadable: cannot read the configuration")
     assert table.loc["tiny", "val_auc"] > 0
-    at.switch_page("app_pages/train.py").run()
+    at.switch_page(page_file("Train")).run()
     at.sidebar.selectbox[0].set_value("tiny").run()
     no_exception(at)
     assert "Run tiny: finished" in texts(at.subheader)
@@ -352,10 +354,10 @@ def test_a_checkpoint_of_another_model_is_reported(own_world):
     other = newest(shutil.copytree(own_world.run, own_world.runs / "other"))
     stranger = build_model(TrainConfig.from_dict({**run_config(other).to_dict(), "embedding_dim": 8}))
     save_torch(RunPaths(other).checkpoint, {"model": stranger.state_dict()})
-    at = own_world.open("runs.py")
+    at = own_world.open("Runs")
     no_exception(at)
     assert "does not match the run's configuration" in texts(at.warning)
-    at.switch_page("app_pages/verify.py").run()
+    at.switch_page(page_file("Verify")).run()
     at.sidebar.selectbox[0].set_value("other").run()
     no_exception(at)
     assert "does not match the run's configuration" in texts(at.error)
@@ -374,10 +376,10 @@ class RunsCode:
 def test_a_crafted_checkpoint_is_refused_and_runs_nothing(own_world, tmp_path):
     marker = tmp_path / "code-ran"
     torch.save({"model": {}, "payload": RunsCode(marker)}, RunPaths(own_world.run).checkpoint)
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     no_exception(at)
     assert "is not a checkpoint this tool can load safely" in texts(at.error)
-    at.switch_page("app_pages/runs.py").run()
+    at.switch_page(page_file("Runs")).run()
     no_exception(at)
     assert "can load safely" in texts(at.warning)
     assert not marker.exists()
@@ -385,12 +387,12 @@ def test_a_crafted_checkpoint_is_refused_and_runs_nothing(own_world, tmp_path):
 
 def test_saving_a_threshold_into_a_read_only_run_explains(own_world, monkeypatch):
     saved = read_threshold(own_world.run)
-    at = own_world.open("threshold.py")
+    at = own_world.open("Threshold")
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(runs_module.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(runs_files.tempfile, "mkstemp", read_only)
     button(at, "Save this threshold").click().run()
     no_exception(at)
     assert "Read-only file system" in texts(at.error) and "Check that the folder is writable" in texts(at.error)
@@ -400,7 +402,7 @@ def test_saving_a_threshold_into_a_read_only_run_explains(own_world, monkeypatch
 def test_a_run_whose_dataset_is_gone_says_what_to_do(own_world):
     config = json.loads(RunPaths(own_world.run).config.read_text())
     RunPaths(own_world.run).config.write_text(json.dumps({**config, "data": str(own_world.root / "moved")}))
-    for page in ("threshold.py", "embeddings.py"):
+    for page in ("Threshold", "Embeddings"):
         at = own_world.open(page)
         no_exception(at)
         error = texts(at.error)
@@ -409,7 +411,7 @@ def test_a_run_whose_dataset_is_gone_says_what_to_do(own_world):
 
 def test_a_damaged_threshold_file_says_what_to_do(own_world):
     RunPaths(own_world.run).threshold.write_text('{"threshold": ')
-    for page in ("threshold.py", "verify.py"):
+    for page in ("Threshold", "Verify"):
         at = own_world.open(page)
         no_exception(at)
         assert "delete that file to fall back to the threshold chosen in training" in texts(at.error)
@@ -437,7 +439,7 @@ def enrol_directly(world, name: str, images: int = 2) -> Gallery:
 
 
 def test_a_photo_that_is_not_an_image_gets_a_clear_message(own_world):
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     at.camera_input(key="verify_camera").set_value(("notes.jpg", b"dear diary", "image/jpeg")).run()
     no_exception(at)
     error = texts(at.error)
@@ -452,7 +454,7 @@ def png_header(width: int, height: int) -> bytes:
 
 
 def test_a_photo_claiming_enormous_dimensions_is_refused(own_world):
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     at.file_uploader(key="verify_upload").set_value(("bomb.png", png_header(90_000, 90_000), "image/png")).run()
     no_exception(at)
     assert "too large to decode safely; resize it first" in texts(at.error)
@@ -479,7 +481,7 @@ def phone_photo(face_photo: bytes, kind: str) -> tuple[str, bytes]:
 
 @pytest.mark.parametrize("kind", ["EXIF", "CMYK", "I;16", "P", "RGBA", "LA"])
 def test_phone_and_scanner_photos_are_read_upright(own_world, face_photo, kind):
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     name, data = phone_photo(face_photo, kind)
     at.file_uploader(key="verify_upload").set_value((name, data, "image/png")).run()
     no_exception(at)
@@ -496,7 +498,7 @@ def two_faces(face_photo: bytes) -> bytes:
 
 
 def test_a_photo_with_several_faces_asks_for_one(own_world, face_photo):
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     at.camera_input(key="verify_camera").set_value(("group.jpg", two_faces(face_photo), "image/jpeg")).run()
     no_exception(at)
     assert "2 faces were found in the photo; keep one person in view" in texts(at.error)
@@ -506,7 +508,7 @@ def test_a_photo_with_several_faces_asks_for_one(own_world, face_photo):
 
 @pytest.mark.parametrize("shot, reason", [("blank", "no face was found"), ("group", "2 faces were found")])
 def test_a_snapshot_without_exactly_one_face_is_not_added(own_world, face_photo, shot, reason):
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     at.text_input(key="enrol_name").set_value("alice")
     data = blank_photo() if shot == "blank" else two_faces(face_photo)
     at.camera_input(key="enrol_camera").set_value(("shot.jpg", data, "image/jpeg")).run()
@@ -518,7 +520,7 @@ def test_a_snapshot_without_exactly_one_face_is_not_added(own_world, face_photo,
 
 
 def test_photos_without_a_face_enrol_nothing_and_are_named(own_world, face_photo):
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     at.text_input(key="enrol_name").set_value("alice")
     at.file_uploader(key="enrol_files").set_value([("good.jpg", face_photo, "image/jpeg"),
                                                    ("wall.jpg", blank_photo(), "image/jpeg")]).run()
@@ -535,7 +537,7 @@ def test_photos_without_a_face_enrol_nothing_and_are_named(own_world, face_photo
                                           ("x" * 65, "at most 64")])
 def test_an_unsafe_name_is_refused_and_the_gallery_is_unchanged(own_world, tmp_path, name, reason):
     before = files_under(tmp_path)
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     next(c for c in at.checkbox if c.label.startswith("Detect the face")).uncheck()
     at.text_input(key="enrol_name").set_value(name)
     at.file_uploader(key="enrol_files").set_value(("a.png", png(), "image/png")).run()
@@ -548,7 +550,7 @@ def test_an_unsafe_name_is_refused_and_the_gallery_is_unchanged(own_world, tmp_p
 
 @pytest.mark.parametrize("name", ["", "   "])
 def test_the_enrol_button_waits_for_a_name(own_world, name):
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     at.text_input(key="enrol_name").set_value(name)
     at.file_uploader(key="enrol_files").set_value(("a.png", png(), "image/png")).run()
     enrol = button(at, "Enrol")
@@ -558,7 +560,7 @@ def test_the_enrol_button_waits_for_a_name(own_world, name):
 def test_removing_a_person_deletes_their_images_and_embeddings(own_world):
     enrol_directly(own_world, "alice")
     enrol_directly(own_world, "bob")
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     at.selectbox(key="remove_who").set_value("alice").run()
     button(at, "Remove alice").click().run()
     no_exception(at)
@@ -574,7 +576,7 @@ def test_a_person_whose_images_are_unreadable_can_still_be_removed(own_world):
     for image in (own_world.gallery / "identities" / "alice").iterdir():
         image.write_bytes(b"damaged")
     gallery.cache_path.unlink()
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     assert "could not be embedded" in texts(at.warning)
     assert at.selectbox(key="remove_who").value == "alice"
     button(at, "Remove alice").click().run()
@@ -586,7 +588,7 @@ def test_a_corrupt_gallery_file_is_reported_not_treated_as_empty(own_world):
     gallery = enrol_directly(own_world, "alice", images=3)
     gallery.cache_path.write_bytes(b"\x00" * 100)
     images = files_under(own_world.gallery / "identities")
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     no_exception(at)
     assert "was corrupt" in texts(at.warning) and "recomputed from the enrolled images" in texts(at.warning)
     assert "1 people enrolled" in texts(at.caption)
@@ -597,7 +599,7 @@ def test_an_unusable_gallery_folder_is_explained(own_world, monkeypatch):
     blocker = own_world.root / "gallery-file"
     blocker.write_text("not a folder")
     own_world.point(gallery=blocker)
-    at = own_world.open("verify.py")
+    at = own_world.open("Verify")
     no_exception(at)
     assert "cannot use" in texts(at.error) and "gallery-file" in texts(at.error)
 
@@ -605,12 +607,12 @@ def test_an_unusable_gallery_folder_is_explained(own_world, monkeypatch):
 def test_deleting_the_run_keeps_the_gallery_and_says_what_to_do(own_world):
     enrol_directly(own_world, "alice")
     images = files_under(own_world.gallery / "identities")
-    at = own_world.open("runs.py")
+    at = own_world.open("Runs")
     next(c for c in at.checkbox if c.label.startswith("Yes, delete tiny")).check().run()
     button(at, "Delete run").click().run()
     no_exception(at)
     assert not own_world.run.exists()
-    at.switch_page("app_pages/verify.py").run()
+    at.switch_page(page_file("Verify")).run()
     no_exception(at)
     assert "No trained run yet" in texts(at.info)
     assert files_under(own_world.gallery / "identities") == images

@@ -6,10 +6,13 @@ import time
 
 import pytest
 
-from siamese.launch import read_progress, running_runs
-from siamese.runs import read_metrics, RunPaths
+from siamese.runs.files import read_metrics
+from siamese.runs.folder import RunPaths, read_threshold
+from siamese.runs.progress import read_progress
+from siamese.runs.status import running_runs
+from ui.page import page_file
 
-PAGES = ["data.py", "train.py", "embeddings.py", "threshold.py", "verify.py", "runs.py"]
+PAGES = ["Data", "Train", "Embeddings", "Threshold", "Verify", "Runs"]
 
 
 def no_errors(at) -> None:
@@ -21,7 +24,7 @@ def no_errors(at) -> None:
 def test_each_page_renders_without_exception(make_app, page):
     at = make_app(page)
     no_errors(at)
-    assert at.title[0].value == page.removesuffix(".py").capitalize()
+    assert at.title[0].value == page
 
 
 def test_sidebar_shows_dataset_run_and_device(make_app):
@@ -37,7 +40,7 @@ def test_first_visit_opens_on_faces_under_data(make_app):
 
 
 def test_moving_the_threshold_slider_changes_the_rates(make_app):
-    at = make_app("threshold.py")
+    at = make_app("Threshold")
     slider = at.slider[0]
     rates = lambda: {m.label: m.value for m in at.metric}  # noqa: E731
     slider.set_value(slider.min).run()
@@ -50,19 +53,19 @@ def test_moving_the_threshold_slider_changes_the_rates(make_app):
 
 
 def test_threshold_presets_and_save(make_app, world):
-    at = make_app("threshold.py")
+    at = make_app("Threshold")
     eer_button = next(b for b in at.button if b.label.startswith("EER"))
     eer_button.click().run()
     value = at.slider[0].value
     next(b for b in at.button if b.label.startswith("Save")).click().run()
     no_errors(at)
-    from siamese.runs import read_threshold
+    from siamese.runs.folder import read_threshold
     assert read_threshold(world["run"]) == pytest.approx(value)
 
 
 def test_a_face_given_to_the_camera_produces_a_verify_result(make_app, face_photo):
     photo = face_photo
-    at = make_app("verify.py")
+    at = make_app("Verify")
     at.text_input(key="enrol_name").set_value("alice")
     at.camera_input(key="enrol_camera").set_value(("shot.jpg", photo, "image/jpeg")).run()
     next(b for b in at.button if b.label == "Add this snapshot").click().run()
@@ -84,13 +87,13 @@ def test_a_photo_without_a_face_gets_a_clear_message(make_app):
     from PIL import Image
     buffer = io.BytesIO()
     Image.new("RGB", (320, 240), (90, 90, 90)).save(buffer, format="JPEG")
-    at = make_app("verify.py")
+    at = make_app("Verify")
     at.camera_input(key="verify_camera").set_value(("blank.jpg", buffer.getvalue(), "image/jpeg")).run()
     assert any("no face was found" in e.value for e in at.error)
 
 
 def test_training_started_from_the_train_page_appears_in_the_runs_list(make_app, world):
-    at = make_app("train.py")
+    at = make_app("Train")
     at.number_input(key="cfg_input_size").set_value(32)
     at.number_input(key="cfg_embedding_dim").set_value(8)
     at.number_input(key="cfg_p").set_value(4)
@@ -108,8 +111,47 @@ def test_training_started_from_the_train_page_appears_in_the_runs_list(make_app,
     progress = read_progress(run_dir)
     assert progress.status == "finished", progress.message
     assert read_metrics(RunPaths(run_dir).metrics, "epoch")
-    at.switch_page("app_pages/runs.py").run()
+    at.switch_page(page_file("Runs")).run()
     no_errors(at)
     table = at.dataframe[0].value
     row = table[table["run"] == run_dir.name]
     assert len(row) == 1 and row["val_auc"].iloc[0] > 0
+
+
+def test_saving_a_threshold_reloads_no_model_and_re_embeds_nothing(own_world, monkeypatch):
+    """The threshold is run state, not model state: Save rewrites threshold.json, and the next decision
+    reads it, while the loaded model and the scored validation pairs stay cached."""
+    import streamlit as st
+
+    import ui.cached
+
+    calls = {"load": 0, "score": 0}
+    real_load, real_scores = ui.cached.load_trained, ui.cached.validation_scores
+    monkeypatch.setattr(ui.cached, "load_trained", lambda *a, **k: calls.__setitem__("load", calls["load"] + 1)
+                        or real_load(*a, **k))
+    monkeypatch.setattr(ui.cached, "validation_scores",
+                        lambda *a, **k: calls.__setitem__("score", calls["score"] + 1) or real_scores(*a, **k))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = own_world.open("Threshold")
+    assert calls == {"load": 1, "score": 1}
+    at.slider[0].set_value(at.slider[0].min).run()
+    next(b for b in at.button if b.label.startswith("Save")).click().run()
+    no_errors(at)
+    saved = read_threshold(own_world.run)
+    assert saved == pytest.approx(at.slider[0].min)
+    at.switch_page(page_file("Verify")).run()
+    no_errors(at)
+    assert f"threshold {saved:.4f}" in " ".join(c.value for c in at.caption)
+    assert calls == {"load": 1, "score": 1}
+
+
+def test_every_page_file_is_in_the_sidebar_in_pipeline_order():
+    from pathlib import Path
+
+    from ui.page import PAGES
+
+    root = Path(__file__).resolve().parents[2]
+    files = sorted(str(p.relative_to(root)) for p in (root / "pages").glob("*.py"))
+    assert [path for path, _, _ in PAGES] == ["app.py", *files]
+    assert page_file("Train") == "pages/2_train.py"

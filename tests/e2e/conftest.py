@@ -134,8 +134,8 @@ def orl_run(world):
     crops from person B's (the saved EER threshold is calibrated on whole ORL frames, looser than crops)."""
     need_orl()
     from siamese.faces import face_tensor, prepare_face
-    from siamese.runs import save_threshold
-    from siamese.trained import load_trained
+    from siamese.runs.folder import save_threshold
+    from siamese.runs.trained import load_trained
 
     out = world["runs"] / "orl"
     subprocess.run([sys.executable, "-m", "siamese", "--data-dir", str(world["data"]), "train", "--data", "orl",
@@ -241,6 +241,7 @@ def screenshot(page, name: str, top=None) -> None:
 def ui():
     """The helpers above, for the test modules (a conftest is not imported by name)."""
     from types import SimpleNamespace
+
     from playwright.sync_api import expect
     return SimpleNamespace(settle=settle, choose_run=choose_run, screenshot=screenshot, expect=expect,
                            webcam_frame=webcam_frame, person_a=PERSON_A, person_b=PERSON_B)

@@ -1,0 +1,44 @@
+"""The built-in datasets: scikit-learn's bundled digits (offline), and its Olivetti and LFW fetchers,
+which download once into the data folder and say what to do when offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import DatasetError
+from .dataset import FaceDataset, from_arrays
+
+BUILTIN_SOURCES = ("digits", "olivetti", "lfw")
+
+
+def load_builtin(name: str, size: int, colour: str, data_dir: str | Path = "data") -> FaceDataset:
+    """scikit-learn's bundled digits (offline), or its Olivetti / LFW fetchers cached under `data_dir`."""
+    from sklearn import datasets as skd
+
+    cache = Path(data_dir) / "sklearn"
+    if name == "digits":
+        digits = skd.load_digits()
+        return from_arrays(digits.images, digits.target, size, colour, "digits",
+                           [f"digit-{d}" for d in range(10)])
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        if name == "olivetti":
+            faces = skd.fetch_olivetti_faces(data_home=str(cache))
+            return from_arrays(faces.images, faces.target, size, colour, "olivetti",
+                               [f"person-{i:02d}" for i in range(40)])
+        if name == "lfw":
+            people = skd.fetch_lfw_people(data_home=str(cache), min_faces_per_person=10, resize=1.0)
+            return from_arrays(people.images, people.target, size, colour, "lfw", list(people.target_names))
+    except OSError as exc:
+        raise DatasetError(
+            f"could not download the '{name}' dataset ({exc}). Connect to the internet once (it is then "
+            f"cached under {cache}), or use a folder of identity folders, a .zip of them, or 'digits'."
+        ) from None
+    raise DatasetError(f"unknown built-in dataset '{name}'; known: {', '.join(BUILTIN_SOURCES)}")
+
+
+def builtin_is_cached(name: str, data_dir: str | Path = "data") -> bool:
+    """Whether a fetched built-in (olivetti, lfw) is already on disk, so loading it needs no network."""
+    cache = Path(data_dir) / "sklearn"
+    marker = {"olivetti": "olivetti.pkz", "lfw": "lfw_home"}.get(name)
+    return name == "digits" or (marker is not None and (cache / marker).exists())

@@ -1,0 +1,105 @@
+"""What a dataset looks like before training: where the first visit starts, counts per identity, sample
+faces, sample genuine and impostor pairs, and the augmentation one image gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..augment import Augmenter
+from ..models import to_unit
+from .builtin import builtin_is_cached
+from .dataset import FaceDataset, decode_identities
+from .folders import find_datasets
+from .sources import open_source
+from .split import sample_identities
+
+# The Data page decodes at most this many images: a folder of a million opens in seconds, on a sample.
+PREVIEW_MAX_IMAGES = 5_000
+PREVIEW_PER_IDENTITY = 8
+
+FACES_NOTE = ("Showing scikit-learn's handwritten digits, which need no download. To work on faces, put a "
+              "folder of identity folders under data/ (data/<name>/<person>/<image>), upload a .zip of them "
+              "on the Data page, or load 'olivetti' once while online.")
+
+
+def default_source(data_dir: str | Path = "data") -> tuple[str, str | None]:
+    """(source, note) for a first visit: faces when we have them (a dataset under data/, else cached
+    Olivetti), else the offline digits with a note saying how to add faces."""
+    found = find_datasets(data_dir)
+    if found:
+        return sorted(found)[0], None
+    if builtin_is_cached("olivetti", data_dir):
+        return "olivetti", None
+    return "digits", FACES_NOTE
+
+
+def identity_counts(dataset: FaceDataset) -> list[dict]:
+    """One row per identity: name and image count, most images first."""
+    return _rows(dataset.counts())
+
+
+def _rows(counts: dict[str, int]) -> list[dict]:
+    rows = [{"identity": name, "images": count} for name, count in counts.items()]
+    return sorted(rows, key=lambda r: (-r["images"], r["identity"]))
+
+
+def preview(source: str, size: int, colour: str, data_dir: str | Path = "data",
+            max_images: int | None = None) -> tuple[FaceDataset, list[dict]]:
+    """(images to look at, a count row per identity of the whole dataset). A folder of more than
+    `max_images` (default PREVIEW_MAX_IMAGES) images is not decoded whole: its counts come from the file
+    names, and the images shown are a seeded sample of identities, up to PREVIEW_PER_IDENTITY images each
+    (said in `problems`)."""
+    max_images = max_images or PREVIEW_MAX_IMAGES
+    opened = open_source(source, data_dir)
+    if opened.folder is None:
+        dataset = opened.load(size, colour)
+        return dataset, identity_counts(dataset)
+    scan = opened.scan()
+    if scan.images <= max_images:
+        dataset = decode_identities(scan.identities, size, colour, opened.label, scan.problems)
+        return dataset, identity_counts(dataset)
+    usable = {name: files for name, files in scan.identities.items() if len(files) >= 2}
+    sample = sample_identities(usable, max_images, PREVIEW_PER_IDENTITY, seed=0)
+    note = (f"{scan.images:,} images: showing a sample of {len(sample)} identities (up to {PREVIEW_PER_IDENTITY} "
+            "images each); the counts are of image files, not checked one by one")
+    dataset = decode_identities(sample, size, colour, opened.label, [note, *scan.problems])
+    return dataset, _rows({name: len(files) for name, files in scan.identities.items()})
+
+
+def sample_grid(dataset: FaceDataset, identities: int = 8, per_identity: int = 6,
+                seed: int = 0) -> list[tuple[str, list[torch.Tensor]]]:
+    """Up to `per_identity` images (C, H, W) of each of up to `identities` seeded-random identities."""
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(dataset.identities), min(identities, len(dataset.identities)), replace=False))
+    labels = dataset.labels.numpy()
+    grid = []
+    for label in chosen:
+        members = np.flatnonzero(labels == label)[:per_identity]
+        grid.append((dataset.identities[label], [dataset.images[i] for i in members]))
+    return grid
+
+
+def sample_pairs(dataset: FaceDataset, n: int = 4, seed: int = 0) -> dict[str, list[tuple[int, int]]]:
+    """`n` seeded genuine pairs (same identity) and `n` impostor pairs, as image index pairs."""
+    rng = np.random.default_rng(seed)
+    labels = dataset.labels.numpy()
+    by_label = [np.flatnonzero(labels == c) for c in range(len(dataset.identities))]
+    usable = [c for c, members in enumerate(by_label) if len(members) >= 2]
+    genuine, impostor = [], []
+    for _ in range(n):
+        c = rng.choice(usable)
+        i, j = rng.choice(by_label[c], 2, replace=False)
+        genuine.append((int(i), int(j)))
+        a, b = rng.choice(len(by_label), 2, replace=False)
+        impostor.append((int(rng.choice(by_label[a])), int(rng.choice(by_label[b]))))
+    return {"genuine": genuine, "impostor": impostor}
+
+
+def augmentation_examples(image: torch.Tensor, strength: float = 1.0, n: int = 6, seed: int = 0) -> list[torch.Tensor]:
+    """`n` augmented versions (C, H, W) uint8 of one image (C, H, W) uint8, as training would see them."""
+    augment = Augmenter(strength, seed=seed)
+    batch = to_unit(image[None]).expand(n, -1, -1, -1).contiguous()
+    return list(augment(batch).mul(255).round().clamp(0, 255).to(torch.uint8))

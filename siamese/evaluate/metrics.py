@@ -1,0 +1,115 @@
+"""The field's verification figures as pure functions: distances and labels in, numbers and arrays out.
+ROC, EER, thresholds at a false-accept rate, rates at a threshold, the best-accuracy threshold, and Koch et
+al.'s N-way one-shot task. ``same = 1`` marks a genuine pair; a pair is accepted as genuine when its
+distance is at most the threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from ..distances import Distance
+
+
+@dataclass
+class Roc:
+    """False-accept rate (fpr), true-accept rate (tpr) at each distance threshold, thresholds ascending."""
+
+    far: np.ndarray
+    tar: np.ndarray
+    thresholds: np.ndarray
+    auc: float
+
+
+def roc(distances: np.ndarray, same: np.ndarray) -> Roc:
+    """ROC of 'accept when distance <= threshold'. distances, same: (M,)."""
+    far, tar, neg_thresholds = roc_curve(same, -distances, drop_intermediate=False)
+    thresholds = np.clip(-neg_thresholds, a_min=None, a_max=np.finfo(np.float64).max)
+    return Roc(far, tar, thresholds, float(roc_auc_score(same, -distances)))
+
+
+def equal_error_rate(curve: Roc) -> tuple[float, float]:
+    """(EER, threshold): where the false-accept and false-reject rates cross, interpolated linearly."""
+    frr = 1 - curve.tar
+    diff = curve.far - frr
+    k = int(np.argmax(diff >= 0))
+    if k == 0:
+        return float(curve.far[0]), float(curve.thresholds[1] if len(curve.thresholds) > 1 else 0.0)
+    d0, d1 = diff[k - 1], diff[k]
+    w = d0 / (d0 - d1) if d0 != d1 else 0.0
+    eer = curve.far[k - 1] + w * (curve.far[k] - curve.far[k - 1])
+    t_lo, t_hi = curve.thresholds[k - 1], curve.thresholds[k]
+    threshold = t_lo + w * (t_hi - t_lo) if np.isfinite(t_lo) else t_hi
+    return float(eer), float(threshold)
+
+
+def threshold_at_far(distances: np.ndarray, same: np.ndarray, far: float) -> float:
+    """The largest threshold whose false-accept rate is at most `far` (accept when distance <= threshold)."""
+    impostor = np.sort(distances[same == 0])
+    if len(impostor) == 0:
+        return float(distances.max())
+    # The same arithmetic as rates_at_threshold: accepting k impostors gives a rate of k / n.
+    allowed = int(np.sum(np.arange(1, len(impostor) + 1) / len(impostor) <= far))
+    if allowed >= len(impostor):
+        return float(max(distances.max(), impostor[-1]))
+    # Stop just below the first impostor over budget (and below all its equals).
+    return float(np.nextafter(impostor[allowed], -np.inf))
+
+
+def rates_at_threshold(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[str, float]:
+    """Confusion counts and rates of 'accept when distance <= threshold'."""
+    accept = distances <= threshold
+    genuine = same == 1
+    tp = int(np.sum(accept & genuine))
+    fp = int(np.sum(accept & ~genuine))
+    fn = int(np.sum(~accept & genuine))
+    tn = int(np.sum(~accept & ~genuine))
+    return {
+        "threshold": float(threshold), "tp": tp, "fp": fp, "tn": tn, "fn": fn,
+        "far": fp / max(fp + tn, 1), "frr": fn / max(fn + tp, 1),
+        "accuracy": (tp + tn) / max(len(same), 1),
+        "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1),
+    }
+
+
+def best_accuracy_threshold(distances: np.ndarray, same: np.ndarray) -> float:
+    """The threshold that maximises accuracy over the pairs: a midpoint between two distinct distances
+    (a split inside a run of equal distances is not a threshold any decision can use)."""
+    order = np.argsort(distances, kind="stable")
+    d, s = distances[order], same[order]
+    n_impostors = np.sum(s == 0)
+    # Accepting the k nearest pairs: correct = genuine among them + impostors after them.
+    correct = np.concatenate([[n_impostors], np.cumsum(s) + n_impostors - np.cumsum(s == 0)])
+    valid = np.concatenate([[True], np.append(d[1:] > d[:-1], True)])
+    k = int(np.argmax(np.where(valid, correct, -1)))
+    if k == 0:
+        return float(np.nextafter(d[0], -np.inf))
+    return float((d[k - 1] + d[k]) / 2) if k < len(d) else float(d[-1])
+
+
+@torch.no_grad()
+def oneshot_accuracy(embeddings: torch.Tensor, labels: np.ndarray, distance: Distance,
+                     n_way: int = 10, trials: int = 1000, seed: int = 0) -> float:
+    """Koch et al.'s N-way one-shot task: a query image and one support image from each of N identities
+    (one of them the query's, never the query image itself); correct when the nearest support is of the
+    query's identity. Fraction correct over `trials` seeded trials."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    n_way = min(n_way, len(classes))
+    rng = np.random.default_rng(seed)
+    by_class = {c: np.flatnonzero(labels == c) for c in classes}
+    eligible = [c for c in classes if len(by_class[c]) >= 2]
+    correct = 0
+    for _ in range(trials):
+        target = rng.choice(eligible)
+        query, support = rng.choice(by_class[target], size=2, replace=False)
+        others = rng.choice(classes[classes != target], size=n_way - 1, replace=False)
+        supports = [support] + [rng.choice(by_class[c]) for c in others]
+        q = embeddings[[query] * n_way]
+        d = distance(q, embeddings[supports])
+        correct += int(torch.argmin(d).item() == 0)
+    return correct / trials

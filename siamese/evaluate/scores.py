@@ -1,0 +1,146 @@
+"""The distances of labelled pairs: the one object every verification figure is read from, by the command
+line, the Threshold page and the Runs page alike. Scored once; the ROC, EER, rates, presets and hardest
+mistakes at any threshold are then cheap.
+
+Label convention: ``same = 1`` is a genuine pair; a pair is accepted when its distance is at most the
+threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from ..distances import Distance
+from .metrics import (Roc, best_accuracy_threshold, equal_error_rate, oneshot_accuracy, rates_at_threshold,
+                      roc, threshold_at_far)
+from .pairs import evaluation_pairs, pair_distances
+
+
+@dataclass
+class PairScores:
+    distances: np.ndarray             # (M,) float64
+    same: np.ndarray                  # (M,) int64, 1 for a genuine pair
+    pairs: np.ndarray | None = None   # (M, 2) int64 indices into the images scored, when they are known
+    protocol: str = ""                # which pairs these are, in words, for every figure drawn from them
+    extra: dict = field(default_factory=dict)
+
+    @cached_property
+    def curve(self) -> Roc:
+        return roc(self.distances, self.same)
+
+    @cached_property
+    def _eer(self) -> tuple[float, float]:
+        return equal_error_rate(self.curve)
+
+    @property
+    def eer(self) -> float:
+        return self._eer[0]
+
+    @property
+    def eer_threshold(self) -> float:
+        return self._eer[1]
+
+    @property
+    def genuine_pairs(self) -> int:
+        return int(self.same.sum())
+
+    @property
+    def impostor_pairs(self) -> int:
+        return int(len(self.same) - self.same.sum())
+
+    @cached_property
+    def presets(self) -> dict[str, float]:
+        """Named thresholds (distances): EER, FAR 1e-2, FAR 1e-3, best accuracy."""
+        return {
+            "EER": self.eer_threshold,
+            "FAR 1e-2": threshold_at_far(self.distances, self.same, 1e-2),
+            "FAR 1e-3": threshold_at_far(self.distances, self.same, 1e-3),
+            "best accuracy": best_accuracy_threshold(self.distances, self.same),
+        }
+
+    def rates(self, threshold: float) -> dict[str, float]:
+        """FAR, FRR, accuracy, precision, recall and the confusion counts at `threshold`."""
+        return rates_at_threshold(self.distances, self.same, threshold)
+
+    def operating_point(self, threshold: float) -> tuple[float, float]:
+        """(false-accept rate, true-accept rate) at `threshold`: the point on the ROC curve."""
+        r = self.rates(threshold)
+        return r["far"], 1 - r["frr"]
+
+    def threshold_range(self) -> tuple[float, float]:
+        """The smallest and largest distance: the range a threshold slider needs."""
+        return float(self.distances.min()), float(self.distances.max())
+
+    def clip(self, threshold: float) -> float:
+        """`threshold` moved into `threshold_range`, for a slider that cannot show values outside it."""
+        low, high = self.threshold_range()
+        return float(np.clip(threshold, low, high))
+
+    def roc_points(self, max_points: int = 400) -> dict[str, list[float]]:
+        """The ROC as plain lists thinned to at most `max_points` points, for drawing: far, tar."""
+        keep = np.unique(np.linspace(0, len(self.curve.far) - 1, min(len(self.curve.far), max_points))
+                         .round().astype(int))
+        return {"far": self.curve.far[keep].tolist(), "tar": self.curve.tar[keep].tolist()}
+
+    def hardest(self, threshold: float, k: int = 6) -> dict[str, list[tuple[int, int, float]]]:
+        """The worst mistakes at `threshold` as (i, j, distance): 'false_accepts' (impostor pairs
+        accepted, nearest first) and 'false_rejects' (genuine pairs rejected, farthest first)."""
+        if self.pairs is None:
+            return {"false_accepts": [], "false_rejects": []}
+        d, same = self.distances, self.same
+        fa = np.flatnonzero((same == 0) & (d <= threshold))
+        fr = np.flatnonzero((same == 1) & (d > threshold))
+        fa = fa[np.argsort(d[fa], kind="stable")][:k]
+        fr = fr[np.argsort(-d[fr], kind="stable")][:k]
+        row = lambda m: (int(self.pairs[m, 0]), int(self.pairs[m, 1]), float(d[m]))  # noqa: E731
+        return {"false_accepts": [row(m) for m in fa], "false_rejects": [row(m) for m in fr]}
+
+    def summary(self) -> dict:
+        """The figures of these pairs: auc, eer, threshold (at the EER), accuracy there, thresholds at
+        false-accept rates of 1e-2 and 1e-3, and the pair counts."""
+        return {
+            "auc": self.curve.auc, "eer": self.eer, "threshold": self.eer_threshold,
+            "accuracy": self.rates(self.eer_threshold)["accuracy"],
+            "threshold_far_1e2": self.presets["FAR 1e-2"], "threshold_far_1e3": self.presets["FAR 1e-3"],
+            "genuine_pairs": self.genuine_pairs, "impostor_pairs": self.impostor_pairs,
+        }
+
+
+def score_pairs(embeddings: torch.Tensor, labels: np.ndarray, distance: Distance, protocol: str = "",
+                max_impostors: int = 20_000, seed: int = 0) -> PairScores:
+    """Score every genuine pair and a seeded sample of impostor pairs of embeddings (N, D)."""
+    pairs = evaluation_pairs(np.asarray(labels), max_impostors, seed)
+    return PairScores(pair_distances(embeddings, pairs, distance), pairs[:, 2], pairs[:, :2], protocol)
+
+
+@dataclass
+class Evaluation:
+    """Summary of verification quality; thresholds are distances (accept when distance <= threshold)."""
+
+    auc: float
+    eer: float
+    threshold: float
+    accuracy: float
+    threshold_far_1e2: float
+    threshold_far_1e3: float
+    oneshot_accuracy: float
+    n_way: int
+    genuine_pairs: int
+    impostor_pairs: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def evaluate_embeddings(embeddings: torch.Tensor, labels: np.ndarray, distance: Distance,
+                        n_way: int = 10, trials: int = 1000, seed: int = 0) -> Evaluation:
+    """Every figure of `Evaluation` for embeddings (N, D) of held-out identities."""
+    labels = np.asarray(labels)
+    scores = score_pairs(embeddings, labels, distance, seed=seed)
+    return Evaluation(**scores.summary(),
+                      oneshot_accuracy=oneshot_accuracy(embeddings, labels, distance, n_way, trials, seed),
+                      n_way=min(n_way, len(np.unique(labels))))

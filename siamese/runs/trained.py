@@ -1,0 +1,74 @@
+"""A trained run put to use: its model loaded for inference, and the images it was trained or validated
+on. The decision threshold is not part of the model: it is run state, read when a decision is made
+(`folder.decision_threshold`), so saving a new one reloads and re-embeds nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..config import TrainConfig
+from ..data.dataset import FaceDataset
+from ..data.sources import open_source
+from ..device import pick_device
+from ..distances import Distance
+from ..errors import DatasetError, RunError
+from ..losses import build_loss, pair_distance_fn
+from ..models import build_model, embed_images
+from .files import load_torch_with_digest, read_json
+from .folder import RunPaths, run_config
+
+
+
+@dataclass
+class TrainedModel:
+    config: TrainConfig
+    model: torch.nn.Module
+    distance: Distance         # paired: (N, D) x (N, D) -> (N,)
+    fingerprint: str           # changes whenever the weights change
+    device: torch.device
+    run_dir: Path
+
+    @torch.no_grad()
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images (N, C, H, W) at the config's size and colour -> (N, D) float32 on the CPU."""
+        return embed_images(self.model, images, self.device)
+
+
+def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "auto") -> TrainedModel:
+    """Load a run's model from its checkpoint (or a snapshot), with the distance it is scored by."""
+    run_dir = Path(run_dir)
+    paths = RunPaths(run_dir)
+    config = run_config(run_dir)
+    path = Path(checkpoint) if checkpoint else paths.checkpoint
+    state, digest = load_torch_with_digest(path)  # the digest keys the gallery's cached embeddings
+    model = build_model(TrainConfig.from_dict({**config.to_dict(), "pretrained": False}))
+    loss = build_loss(config, len(read_json(paths.split)["train"]))
+    try:
+        model.load_state_dict(state["model"])
+        if "loss" in state:
+            loss.load_state_dict(state["loss"])
+    except (KeyError, RuntimeError) as exc:
+        raise RunError(f"{path} does not match the run's configuration ({str(exc).splitlines()[0]})") from None
+    target = pick_device(device)
+    model.to(target).eval()
+    loss.to("cpu").eval()
+    return TrainedModel(config, model, pair_distance_fn(config, loss), digest, target, run_dir)
+
+
+def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None = None,
+                data_dir: str | Path = "data", config: TrainConfig | None = None) -> FaceDataset:
+    """The images a run was trained or validated on, prepared at its input size and colour: the
+    'validation' or 'train' identities recorded in its split, or 'all'. With `data`, another dataset.
+    Only the identities asked for are decoded, so a large streamed dataset is not read whole."""
+    config = config or run_config(Path(run_dir))
+    if data or split == "all":
+        return open_source(data or config.data, data_dir).load(config.input_size, config.colour)
+    recorded = read_json(RunPaths(Path(run_dir)).split)["validation" if split == "validation" else "train"]
+    try:
+        return open_source(config.data, data_dir).load(config.input_size, config.colour, recorded)
+    except DatasetError as exc:
+        raise DatasetError(f"run {Path(run_dir).name} was trained on '{config.data}', which cannot be used now "
+                           f"({exc}). Put that dataset back as it was, or train a new run.") from None

@@ -1,0 +1,80 @@
+"""siamese/evaluate/scores.py: rates move with the threshold, presets are the metrics' thresholds, the
+hardest mistakes are the right pairs in the right order, and the summary of clustered embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from siamese.distances import euclidean_paired
+from siamese.evaluate.metrics import (
+    best_accuracy_threshold,
+    threshold_at_far,
+)
+from siamese.evaluate.scores import evaluate_embeddings, score_pairs
+
+
+@pytest.fixture
+def study():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(6), 5)
+    centres = rng.normal(size=(6, 8)) * 1.5
+    embeddings = torch.tensor(centres[labels] + rng.normal(size=(30, 8)), dtype=torch.float32)
+    return score_pairs(embeddings, labels, euclidean_paired)
+
+
+def test_rates_at_the_extremes(study):
+    low = study.rates(study.distances.min() - 1)
+    high = study.rates(study.distances.max())
+    assert low["far"] == 0 and low["frr"] == 1
+    assert high["far"] == 1 and high["frr"] == 0
+
+
+def test_presets_match_the_evaluate_functions(study):
+    assert study.presets["FAR 1e-2"] == threshold_at_far(study.distances, study.same, 1e-2)
+    assert study.presets["best accuracy"] == best_accuracy_threshold(study.distances, study.same)
+    assert study.rates(study.presets["FAR 1e-2"])["far"] <= 1e-2
+    assert 0 < study.eer < 0.5 and 0.5 < study.curve.auc <= 1
+
+
+def test_operating_point_lies_on_the_roc_curve(study):
+    t = study.presets["EER"]
+    far, tar = study.operating_point(t)
+    assert np.min(np.hypot(study.curve.far - far, study.curve.tar - tar)) < 1e-9
+
+
+def test_hardest_mistakes(study):
+    t = float(np.median(study.distances))
+    hardest = study.hardest(t, k=4)
+    fa, fr = hardest["false_accepts"], hardest["false_rejects"]
+    labels = np.repeat(np.arange(6), 5)
+    assert all(labels[i] != labels[j] and d <= t for i, j, d in fa)
+    assert all(labels[i] == labels[j] and d > t for i, j, d in fr)
+    assert [d for *_, d in fa] == sorted(d for *_, d in fa)
+    assert [d for *_, d in fr] == sorted((d for *_, d in fr), reverse=True)
+    impostor = study.distances[study.same == 0]
+    assert fa[0][2] == pytest.approx(impostor.min())
+
+
+def test_evaluate_embeddings_on_clustered_embeddings(clustered):
+    embeddings, labels = clustered()
+    result = evaluate_embeddings(embeddings, labels, euclidean_paired, n_way=5, trials=200)
+    assert result.auc == 1.0 and result.eer == 0.0 and result.accuracy == 1.0
+    assert result.oneshot_accuracy == 1.0 and result.n_way == 5
+    assert (result.genuine_pairs, result.impostor_pairs) == (10 * 10, 45 * 25)
+
+
+def test_threshold_range_clip_and_thinned_roc(study):
+    low, high = study.threshold_range()
+    assert (low, high) == (study.distances.min(), study.distances.max())
+    assert study.clip(low - 5) == low and study.clip(high + 5) == high and study.clip((low + high) / 2) == (low + high) / 2
+    points = study.roc_points(max_points=20)
+    assert len(points["far"]) == len(points["tar"]) <= 20
+    assert points["far"][0] == 0 and points["far"][-1] == 1 and points["far"] == sorted(points["far"])
+
+
+def test_summary_counts_the_pairs_and_matches_the_presets(study):
+    summary = study.summary()
+    assert summary["genuine_pairs"] == 6 * 10 and summary["impostor_pairs"] == 30 * 29 // 2 - 60
+    assert summary["threshold_far_1e2"] == study.presets["FAR 1e-2"] and summary["auc"] == study.curve.auc

@@ -1,0 +1,143 @@
+"""siamese/runs/folder.py: fresh run folders named in one place, listing, the saved threshold."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from siamese.config import TrainConfig
+from siamese.errors import RunError
+from siamese.runs import folder
+from siamese.runs.files import append_metrics
+from siamese.runs.folder import (
+    RunPaths,
+    create_run,
+    decision_threshold,
+    list_runs,
+    list_snapshots,
+    new_run_dir,
+    read_threshold,
+    run_config,
+    save_threshold,
+)
+from siamese.runs.status import read_status
+
+
+def test_new_run_dir_never_reuses_a_folder(tmp_path):
+    first = new_run_dir(tmp_path / "runs")
+    second = new_run_dir(tmp_path / "runs")
+    assert first != second
+    assert first.is_dir() and second.is_dir()
+    assert first.parent == second.parent == tmp_path / "runs"
+
+
+def test_new_run_dir_with_an_existing_name_raises(tmp_path):
+    made = new_run_dir(tmp_path, "orl")
+    assert made == tmp_path / "orl"
+    (made / "config.json").write_text("{}")
+    with pytest.raises(RunError, match="already exists"):
+        new_run_dir(tmp_path, "orl")
+    assert (made / "config.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "x" * 101, "with space"])
+def test_new_run_dir_refuses_unsafe_names(tmp_path, name):
+    with pytest.raises(RunError, match="run name"):
+        new_run_dir(tmp_path / "runs", name)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_a_damaged_threshold_file_says_what_to_do(tmp_path):
+    for damaged in ('{"threshold": "high"}', '{"thresh', "[]", '{"threshold": NaN}'):
+        (tmp_path / "threshold.json").write_text(damaged)
+        with pytest.raises(RunError, match="delete that file to fall back to the threshold chosen in training"):
+            read_threshold(tmp_path)
+
+
+def test_run_dir_that_cannot_be_created_gives_run_error(tmp_path):
+    blocker = tmp_path / "runs"
+    blocker.write_text("a file where the runs folder should be")
+    with pytest.raises(RunError, match="cannot create"):
+        new_run_dir(blocker)
+
+
+def test_threshold_round_trip(tmp_path):
+    assert read_threshold(tmp_path) is None
+    save_threshold(tmp_path, 0.8125, "dashboard")
+    assert read_threshold(tmp_path) == 0.8125
+    saved = json.loads((tmp_path / "threshold.json").read_text())
+    assert saved["source"] == "dashboard" and saved["threshold"] == 0.8125
+    save_threshold(tmp_path, 0.25, "eer")
+    assert read_threshold(tmp_path) == 0.25
+
+
+def test_list_runs_newest_first(tmp_path):
+    for name, mtime in (("old", 1_000_000), ("newest", 3_000_000), ("middle", 2_000_000)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "config.json").write_text("{}")
+        os.utime(folder, (mtime, mtime))
+    (tmp_path / "not-a-run").mkdir()
+    (tmp_path / "stray.txt").write_text("")
+    assert [p.name for p in list_runs(tmp_path)] == ["newest", "middle", "old"]
+    assert list_runs(tmp_path / "absent") == []
+
+
+def test_run_config_of_a_folder_that_is_not_a_run(tmp_path):
+    with pytest.raises(RunError, match="not a run folder"):
+        folder.run_config(tmp_path)
+
+
+def test_snapshots_listed_by_epoch(small_run):
+    assert [epoch for epoch, _ in list_snapshots(small_run)] == [1, 2]
+
+
+def test_list_runs_survives_a_run_deleted_while_listing(tmp_path, monkeypatch):
+    import pathlib
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        TrainConfig().save(RunPaths(tmp_path / name).config)
+    real_stat = pathlib.Path.stat
+
+    def vanished(self, *args, **kwargs):
+        if self == tmp_path / "a":
+            raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "stat", vanished)
+    assert [p.name for p in list_runs(tmp_path)] == ["b", "a"]
+
+
+def test_trainings_started_at_the_same_moment_get_separate_run_folders(tmp_path):
+    folders, barrier = [], threading.Barrier(8)
+
+    def start():
+        barrier.wait()
+        folders.append(new_run_dir(tmp_path))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(folders)) == 8
+
+
+def test_the_decision_threshold_is_the_saved_one_else_the_last_eer_threshold(tmp_path):
+    with pytest.raises(RunError, match="no threshold yet"):
+        decision_threshold(tmp_path)
+    append_metrics(tmp_path / "metrics.jsonl", {"kind": "epoch", "epoch": 1, "val_auc": 0.9, "val_eer": 0.1, "threshold": 0.5})
+    append_metrics(tmp_path / "metrics.jsonl", {"kind": "epoch", "epoch": 2, "val_auc": 0.9, "val_eer": 0.1, "threshold": 0.6})
+    assert decision_threshold(tmp_path) == 0.6
+    save_threshold(tmp_path, 0.42, "dashboard")
+    assert decision_threshold(tmp_path) == 0.42
+
+
+def test_create_run_writes_the_configuration_the_trainer_reads(tmp_path):
+    config = TrainConfig(loss="contrastive", margin=0.7, lr=0.01)
+    run = create_run(config, tmp_path / "runs", "x")
+    assert run_config(run) == config and read_status(run)["status"] == "new"
