@@ -1,92 +1,54 @@
-"""Siamese explorer: `streamlit run app.py`. Builds the navigation, sets up session state in one place and
-draws the sidebar (current dataset, run and device); each page lives in app_pages/ (not pages/: a folder
-named pages makes Streamlit run a page opened by its URL without this script, as a v1 multipage app)."""
-
-from __future__ import annotations
-
-import gc
-import threading
+"""Siamese explorer: `streamlit run app.py`. The landing page; the other pages are in pages/."""
 
 import streamlit as st
 
-from app_pages.shared import DATA_DIR, RUNS_DIR
-from siamese import launch, projection, runs
-from siamese.models import pick_device
-from siamese.samples import default_source
+from siamese.config import TrainConfig, pipeline_steps
+from siamese.errors import SiameseError
+from siamese.runs.folder import run_config
+from siamese.runs.table import next_step, run_summary
+from ui import cached, page
+from ui.draw import pipeline_graph
+from ui.page import PAGES
 
-st.set_page_config(page_title="Siamese explorer", page_icon=":material/compare:", layout="wide")
+page.setup("Siamese explorer")
+st.markdown("Train a Siamese network for face verification and look inside it: pick a dataset, train with "
+            "the loss you choose while the curves update, look at the embedding space, tune the decision "
+            "threshold on the ROC curve, and verify faces from a webcam, 1:1 and 1:N. The same network "
+            "embeds both photos of a pair; a pair is the same person when their embeddings are close.")
 
+run = page.current_run()
+try:
+    config = run_config(run) if run else TrainConfig(data=st.session_state.data_source)
+except SiameseError:
+    config = TrainConfig(data=st.session_state.data_source)
+st.subheader(f"The pipeline{f' of run {run.name}' if run else ', with the defaults'}")
+st.graphviz_chart(pipeline_graph(pipeline_steps(config)), width="stretch")
 
-def _freeze_heap() -> None:
-    # A full garbage collection walks every live object, and torch, plotly and UMAP's compiled code leave
-    # half a million: 0.2-0.7 s a pass on two busy cores, about one pass a second while a run is watched,
-    # each stalling every session. Frozen objects are skipped; what is alive after start-up stays anyway.
-    gc.collect()
-    gc.freeze()
+data_col, run_col = st.columns(2)
+with data_col:
+    st.subheader(f"Dataset `{st.session_state.data_source}`")
+    try:
+        _, counts = cached.dataset(st.session_state.data_source, 64, "grey")
+        a, b = st.columns(2)
+        a.metric("Identities", len(counts))
+        b.metric("Images", f"{sum(r['images'] for r in counts):,}")
+    except SiameseError as exc:
+        st.error(str(exc))
+with run_col:
+    st.subheader(f"Run `{run.name}`" if run else "No run yet")
+    if run:
+        try:
+            row = run_summary(run)
+            a, b, c = st.columns(3)
+            a.metric("Status", row["status"])
+            b.metric("Validation AUC", f"{row['val_auc']:.3f}" if row["val_auc"] is not None else "—")
+            c.metric("EER", f"{row['val_eer']:.3f}" if row["val_eer"] is not None else "—")
+            st.caption(f"{row['epochs']} epochs in {row['seconds']:.0f} s, on {row['data']}; figures on the run's "
+                       "validation identities, never seen in training.")
+        except SiameseError as exc:
+            st.error(str(exc))
 
-
-@st.cache_resource
-def _warm_up() -> threading.Thread:
-    """Once per server: freeze the start-up heap, then compile UMAP in the background (it takes many
-    seconds on first use) and freeze what that left too."""
-    _freeze_heap()
-    thread = threading.Thread(target=lambda: (projection.warm_up(), _freeze_heap()), name="umap-warm-up",
-                              daemon=True)
-    thread.start()
-    return thread
-
-
-@st.cache_resource
-def _device() -> str:
-    return str(pick_device("auto"))
-
-
-def init_state() -> None:
-    """Every session key, set once per browser session."""
-    if "data_source" not in st.session_state:
-        source, note = default_source(DATA_DIR)
-        st.session_state.data_source = source
-        st.session_state.data_note = note
-    if "run" not in st.session_state:
-        live = launch.running_runs(RUNS_DIR)
-        existing = live or runs.list_runs(RUNS_DIR)
-        st.session_state.run = existing[0].name if existing else None
-    st.session_state.setdefault("enrol_shots", [])
-
-
-def sidebar() -> None:
-    names = [p.name for p in runs.list_runs(RUNS_DIR)]
-    current = st.session_state.run
-    # A run without a config is being launched (or its launch failed): keep it current, to show how it
-    # goes. One that left no trace at all was deleted meanwhile, from another tab or the command line.
-    state = launch.run_state(RUNS_DIR / current) if current and current not in names else {}
-    if state.get("status") == "new":
-        st.session_state.run = current = None
-    with st.sidebar:
-        st.markdown(f"**Dataset:** `{st.session_state.data_source}`")
-        if current and current not in names:
-            st.markdown(f"**Run:** `{current}` ({state.get('status')})")
-        elif names:
-            index = names.index(st.session_state.run) if st.session_state.run in names else 0
-            st.session_state.run = st.selectbox("Current run", names, index=index)
-            state = launch.run_state(RUNS_DIR / st.session_state.run)
-            st.caption(f"status: {state.get('status', 'unknown')}")
-        else:
-            st.markdown("**Run:** none yet")
-        st.markdown(f"**Device:** `{_device()}`")
-        if not projection.is_warm():
-            st.caption("UMAP is warming up in the background…")
-
-
-_warm_up()
-init_state()
-page = st.navigation([
-    st.Page("app_pages/data.py", title="Data", icon=":material/folder_open:", default=True),
-    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("app_pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
-    st.Page("app_pages/threshold.py", title="Threshold", icon=":material/tune:"),
-    st.Page("app_pages/verify.py", title="Verify", icon=":material/face:"),
-    st.Page("app_pages/runs.py", title="Runs", icon=":material/table_chart:"),
-])
-sidebar()
-page.run()
+target, why = next_step(run)
+st.info(why)
+path, label, icon = next(entry for entry in PAGES if entry[1] == target)
+st.page_link(path, label=f"Go to {label}", icon=icon)

@@ -1,0 +1,72 @@
+"""Data: pick a dataset and look at it before training."""
+
+import pandas as pd
+import streamlit as st
+
+from siamese.data.preview import augmentation_examples, sample_grid, sample_pairs
+from siamese.data.sources import source_options
+from siamese.data.zips import import_zip
+from siamese.errors import SiameseError
+from ui import cached, page, workspace
+from ui.draw import show_faces, show_pairs
+
+page.setup("Data")
+if st.session_state.get("data_note"):
+    st.info(st.session_state.data_note)
+
+options = source_options(workspace.DATA_DIR)
+current = st.session_state.data_source
+choice_col, path_col = st.columns(2)
+picked = choice_col.selectbox("Dataset", options + ([current] if current not in options else []),
+                              index=(options + [current]).index(current))
+typed = path_col.text_input("…or a folder of identity folders", placeholder="/path/to/faces")
+upload = st.file_uploader("…or upload a .zip of identity folders", type=["zip"])
+
+if upload is not None and st.button(f"Import {upload.name}"):
+    try:
+        root = import_zip(upload.getvalue(), workspace.DATA_DIR, upload.name)
+        st.session_state.data_source = str(root)
+        st.session_state.data_note = f"Imported {upload.name} into {root}."
+        st.rerun()
+    except SiameseError as exc:
+        st.error(f"{upload.name} was not imported: {exc}")
+source = typed.strip() or picked
+if source != st.session_state.data_source:
+    st.session_state.data_source = source
+    st.session_state.data_note = None
+    st.rerun()
+
+try:
+    data, counts = cached.dataset(source, 64, "grey")
+except SiameseError as exc:
+    st.error(str(exc))
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Identities", len(counts))
+c2.metric("Images", sum(r["images"] for r in counts))
+c3.metric("Images per identity", f"{min(r['images'] for r in counts)}–{max(r['images'] for r in counts)}")
+if data.problems:
+    with st.expander(f"{len(data.problems)} problem(s) found while reading", expanded=True):
+        for problem in data.problems:
+            st.warning(problem)
+
+table_col, grid_col = st.columns([1, 3])
+table_col.dataframe(pd.DataFrame(counts), hide_index=True, height=360, width="stretch")
+with grid_col:
+    st.subheader("Sample faces")
+    seed = st.number_input("Sample seed", 0, 10_000, 0, key="data_seed")
+    for name, images in sample_grid(data, identities=6, per_identity=8, seed=seed):
+        st.caption(name)
+        show_faces(images, columns=8, width=56)
+
+st.subheader("Sample pairs")
+pairs = sample_pairs(data, n=4, seed=seed)
+show_pairs(data, pairs["genuine"], "Genuine pairs (same = 1)")
+show_pairs(data, pairs["impostor"], "Impostor pairs (same = 0)")
+
+st.subheader("Augmentation")
+strength = st.slider("Strength (1 = Koch et al.)", 0.0, 3.0, 1.0, 0.1)
+image = data.images[seed % len(data)]
+show_faces([image] + augmentation_examples(image, strength, n=7, seed=seed),
+           ["original"] + [f"augmented {k}" for k in range(1, 8)], columns=8, width=72)

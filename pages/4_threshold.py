@@ -1,0 +1,76 @@
+"""Threshold: the ROC curve, rates at any threshold, presets, the hardest mistakes, and Save."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from siamese.errors import SiameseError
+from siamese.runs.folder import decision_threshold, save_threshold
+from ui import cached, page
+from ui.draw import line_figure, show_pairs
+
+page.setup("Threshold")
+run = page.require_model("the threshold tuner")
+try:
+    scores, data = cached.validation(run)
+    saved = decision_threshold(run)
+except SiameseError as exc:
+    st.error(str(exc))
+    st.stop()
+
+low, high = scores.threshold_range()
+key = f"threshold_{run.name}"
+if key not in st.session_state:
+    st.session_state[key] = scores.clip(saved)
+preset_cols = st.columns(len(scores.presets) + 1)
+for col, (name, value) in zip(preset_cols, scores.presets.items()):
+    if col.button(f"{name} ({value:.4g})", width="stretch"):
+        st.session_state[key] = scores.clip(value)
+if preset_cols[-1].button(f"saved ({saved:.4g})", width="stretch"):
+    st.session_state[key] = scores.clip(saved)
+threshold = st.slider("Threshold (distance): accept a pair when its distance is at most this",
+                      low, high, key=key, step=(high - low) / 1000 or 1e-6, format="%.4f")
+st.caption(f"Pairs: {scores.protocol}: {scores.genuine_pairs:,} genuine, {scores.impostor_pairs:,} impostor.")
+
+rates = scores.rates(threshold)
+cols = st.columns(5)
+cols[0].metric("False accept rate", f"{rates['far']:.4f}")
+cols[1].metric("False reject rate", f"{rates['frr']:.4f}")
+cols[2].metric("Accuracy", f"{rates['accuracy']:.4f}")
+cols[3].metric("Precision", f"{rates['precision']:.4f}")
+cols[4].metric("Recall", f"{rates['recall']:.4f}")
+
+roc_col, hist_col = st.columns(2)
+fig = line_figure(f"ROC (AUC {scores.curve.auc:.4f}, EER {scores.eer:.4f})", "false accept rate",
+                  "true accept rate", height=380)
+fig.add_scatter(x=scores.curve.far, y=scores.curve.tar, mode="lines", name="ROC")
+far, tar = scores.operating_point(threshold)
+fig.add_scatter(x=[far], y=[tar], mode="markers", marker=dict(size=14, color="red"), name="operating point")
+fig.add_scatter(x=[0, 1], y=[1, 0], mode="lines", line=dict(dash="dot", color="grey"), name="EER line")
+roc_col.plotly_chart(fig, width="stretch")
+
+fig = line_figure("Distances of validation pairs", "distance", "pairs", height=380)
+for label, value, colour in (("genuine (same = 1)", 1, "#2a9d8f"), ("impostor (same = 0)", 0, "#e76f51")):
+    fig.add_trace(go.Histogram(x=scores.distances[scores.same == value], name=label, opacity=0.6,
+                               marker_color=colour, nbinsx=60))
+fig.update_layout(barmode="overlay")
+fig.add_vline(x=threshold, line_color="black", line_dash="dash", annotation_text="threshold")
+hist_col.plotly_chart(fig, width="stretch")
+
+matrix_col, save_col = st.columns([2, 1])
+matrix_col.markdown("**Confusion matrix** (rows: truth, columns: decision)")
+matrix_col.table(pd.DataFrame([[rates["tp"], rates["fn"]], [rates["fp"], rates["tn"]]],
+                              index=["genuine pair", "impostor pair"], columns=["accepted", "rejected"]))
+with save_col:
+    st.markdown(f"**Saved threshold:** {saved:.4f}")
+    if st.button("Save this threshold with the run", type="primary"):
+        try:
+            save_threshold(run, threshold, "dashboard")
+            st.success(f"Saved {threshold:.4f}; verification now uses it.")
+        except SiameseError as exc:
+            st.error(f"Not saved: {exc}")
+
+hardest = scores.hardest(threshold, k=8)
+st.subheader("Hardest mistakes at this threshold")
+show_pairs(data, hardest["false_accepts"], "False accepts (impostors nearest first)")
+show_pairs(data, hardest["false_rejects"], "False rejects (genuine pairs farthest first)")

@@ -1,0 +1,72 @@
+"""Runs: every run in a table, loss and ROC curves of the selected runs overlaid, delete, export."""
+
+import pandas as pd
+import streamlit as st
+
+from siamese.errors import SiameseError
+from siamese.projection import export_projector
+from siamese.runs.folder import RunPaths
+from siamese.runs.table import delete_run, epoch_losses, run_problem, runs_table
+from ui import cached, page, workspace
+from ui.draw import line_figure
+
+page.setup("Runs")
+table = runs_table(workspace.RUNS_DIR)
+if not table:
+    st.info("No runs yet: start one on the Train page or with `python -m siamese train`.")
+    st.stop()
+
+frame = pd.DataFrame(table)
+frame["started"] = pd.to_datetime(frame.get("started"), unit="s", errors="coerce")
+event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun",
+                     selection_mode="multi-row", key="runs_table",
+                     column_config={"val_auc": st.column_config.NumberColumn("val AUC", format="%.4f"),
+                                    "val_eer": st.column_config.NumberColumn("val EER", format="%.4f"),
+                                    "oneshot": st.column_config.NumberColumn("one-shot", format="%.3f"),
+                                    "seconds": st.column_config.NumberColumn("duration (s)", format="%.0f")})
+picked = [table[i]["run"] for i in event.selection.rows] or [table[0]["run"]]
+st.caption("Select rows to compare runs; the newest is shown when none is selected.")
+for name in picked:
+    if problem := run_problem(workspace.RUNS_DIR / name):
+        (st.error if problem[0] == "error" else st.warning)(problem[1])
+
+loss_col, roc_col = st.columns(2)
+loss_fig = line_figure("Training loss (mean per epoch)", "epoch", "loss", height=360)
+roc_fig = line_figure("ROC on validation identities", "false accept rate", "true accept rate", height=360)
+for name in picked:
+    run = workspace.RUNS_DIR / name
+    epochs, losses = epoch_losses(run)
+    loss_fig.add_scatter(x=epochs, y=losses, name=name)
+    if RunPaths(run).checkpoint.exists():
+        try:
+            curve = cached.roc(run)
+            roc_fig.add_scatter(x=curve["far"], y=curve["tar"], mode="lines", name=f"{name} (AUC {curve['auc']:.3f})")
+        except SiameseError as exc:
+            st.warning(f"{name}: {exc}")
+loss_col.plotly_chart(loss_fig, width="stretch")
+roc_col.plotly_chart(roc_fig, width="stretch")
+
+st.subheader("Manage")
+names = [row["run"] for row in table]
+target = st.selectbox("Run", names, index=names.index(picked[0]))
+use_col, export_col, delete_col = st.columns(3)
+if use_col.button("Make it the current run"):
+    st.session_state.run = target
+    st.rerun()
+if export_col.button("Export embeddings for the TensorBoard projector"):
+    try:
+        out, images = export_projector(workspace.RUNS_DIR / target, workspace.DATA_DIR)
+        export_col.success(f"Wrote {out}/vectors.tsv and metadata.tsv ({images} images).")
+        export_col.download_button("Download vectors.tsv", (out / "vectors.tsv").read_bytes(), "vectors.tsv")
+        export_col.download_button("Download metadata.tsv", (out / "metadata.tsv").read_bytes(), "metadata.tsv")
+    except SiameseError as exc:
+        export_col.error(str(exc))
+confirm = delete_col.checkbox(f"Yes, delete {target} and its files")
+if delete_col.button("Delete run", disabled=not confirm):
+    try:
+        delete_run(workspace.RUNS_DIR / target)
+        if st.session_state.get("run") == target:
+            st.session_state.run = None
+        st.rerun()
+    except SiameseError as exc:
+        delete_col.error(str(exc))
