@@ -1,0 +1,1 @@
+"""The benchmark: not library code; it calls `siamese` like any user would. See README.md."""
