@@ -27,7 +27,8 @@ from siamese.data.dataset import FaceDataset
 from siamese.data.images import to_pil
 from siamese.distances import euclidean_paired
 from siamese.evaluate.scores import evaluate_embeddings
-from siamese.faces import FaceError, face_tensor, prepare_face
+from siamese.faces.detect import FaceError
+from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
 from siamese.gallery import Gallery
 from siamese.losses import build_loss
 from siamese.models import build_model, embed_images, to_input
@@ -215,11 +216,12 @@ def verify_latency(run_dir: Path, faces: FaceDataset, sizes: tuple[int, ...], wo
     identities, median of 10 calls after one warm-up."""
     model = load_trained(run_dir)
     snapshot = snapshot_scene(faces.images[0])
+    cut = photo_cut(model.faces)
     try:
-        prepare_face(snapshot)
-        detect, what = True, "detect, crop, embed, 1:N"
+        prepare_face(snapshot, cut)
+        what = "detect, crop, embed, 1:N"
     except FaceError:  # a dataset that is not faces (digits, synthetic): time the rest
-        detect, what = False, "no face to detect; embed, 1:N"
+        cut, what = "whole", "no face to detect; embed, 1:N"
     rows = []
     for n in sizes:
         gallery = Gallery(workdir / f"gallery-{n}", model)
@@ -227,7 +229,7 @@ def verify_latency(run_dir: Path, faces: FaceDataset, sizes: tuple[int, ...], wo
             gallery.enroll(f"person {i:04d}", [to_pil(faces.images[(i + 1) % len(faces)])])
 
         def once() -> None:
-            crop = prepare_face(snapshot, detect=detect)
+            crop = prepare_face(snapshot, cut)
             probe = face_tensor(crop.crop, model.config.input_size, model.config.colour)
             gallery.identify(probe, threshold=decision_threshold(run_dir))
 

@@ -44,7 +44,12 @@ class ConsoleProgress:
         self.live = stream.isatty()
 
     def __call__(self, record: dict) -> None:
-        if record["kind"] == "step" and self.live:
+        if record["kind"] == "faces":
+            if self.live or record["done"] == record["total"]:
+                bar = "#" * int(record["done"] / record["total"] * 20)
+                self.stream.write(f"\r[{bar:<20}] finding and aligning faces: {record['done']:,} of "
+                                  f"{record['total']:,} photos" + ("\n" if record["done"] == record["total"] else ""))
+        elif record["kind"] == "step" and self.live:
             bar = "#" * int(record["fraction"] * 20)
             self.stream.write(f"\r[{bar:<20}] {record['fraction']:4.0%}  epoch {record['epoch']}  "
                               f"loss {record['loss']:.4f}  {record['images_per_second']:5.0f} img/s  "
@@ -155,8 +160,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate.run import evaluate_run
 
     report = evaluate_run(args.run, data_dir=args.data_dir, n_way=args.n_way, trials=args.trials,
-                          seed=args.seed, checkpoint=args.checkpoint)
+                          seed=args.seed, checkpoint=args.checkpoint, pairs=args.pairs, data=args.data)
     print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .data.sources import open_source
+    from .faces.cache import prepare_faces
+
+    source = open_source(args.data, args.data_dir)
+    if source.folder is None:
+        raise SiameseError(f"'{args.data}' holds face crops, not photographs to find faces in")
+    progress = ConsoleProgress()
+    prepared = prepare_faces(source.folder, args.data_dir,
+                             lambda done, total: progress({"kind": "faces", "done": done, "total": total}),
+                             workers=args.workers)
+    print(json.dumps({"faces": str(prepared.root), "photos": prepared.photos, "no_face": len(prepared.no_face),
+                      "unreadable": len(prepared.unreadable), "seconds": round(prepared.seconds, 1)}))
     return 0
 
 
@@ -198,17 +219,17 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
-def _face(path: str, args: argparse.Namespace):
-    """The same face detection and crop as the dashboard's, so CLI and dashboard decisions compare."""
+def _face(path: str, args: argparse.Namespace, faces: str):
+    """The same face detection and cut as the dashboard's, so CLI and dashboard decisions compare."""
     from .errors import ImageError
-    from .faces import prepare_face
+    from .faces.prepare import photo_cut, prepare_face
 
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
-        return prepare_face(data, detect=not args.no_detect, allow_largest=args.largest)
+        return prepare_face(data, photo_cut(faces, not args.no_detect), args.largest)
     except ImageError as exc:
         raise type(exc)(f"{path}: {exc}") from None
 
@@ -223,12 +244,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .faces import face_tensor
+    from .faces.prepare import face_tensor
     from .runs.folder import decision_threshold
 
     gallery = _open_gallery(args)
     config = gallery.model.config
-    image = face_tensor(_face(args.image, args).crop, config.input_size, config.colour)
+    image = face_tensor(_face(args.image, args, gallery.model.faces).crop, config.input_size, config.colour)
     threshold = decision_threshold(Path(args.run))
     if args.claim:
         result = gallery.verify(image, args.claim, threshold)
@@ -260,13 +281,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="print a run's verification figures on its validation identities as JSON")
+    p = sub.add_parser("evaluate", help="print a run's verification figures as JSON: on its validation "
+                       "identities, a pairs file (LFW's protocols), or another dataset")
     p.add_argument("--run", required=True, help="run folder")
+    p.add_argument("--pairs", metavar="FILE", help="an LFW-format pairs file (pairsDevTest.txt: View 1; "
+                   "pairs.txt: View 2, 10 folds); its images are found next to it, or in --data")
+    p.add_argument("--data", help="with --pairs: the folder of the pairs' images; without: score every "
+                   "identity of this dataset instead of the run's validation identities")
     p.add_argument("--checkpoint", help="a snapshot to evaluate instead of the final checkpoint")
     p.add_argument("--n-way", type=int, default=10, help="N of the N-way one-shot task (default: 10)")
     p.add_argument("--trials", type=int, default=2000, help="one-shot trials (default: 2000)")
     p.add_argument("--seed", type=int, default=0, help="seed for impostor pairs and one-shot trials")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("prepare", help="find and align the faces of a folder of photographs once, into the "
+                       "face cache every run and evaluation uses")
+    p.add_argument("--data", required=True, help="a folder of identity folders, a .zip, or a dataset name")
+    p.add_argument("--workers", type=int, help="processes detecting faces (default: every core)")
+    p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("embed", help="write embeddings of a dataset: a .npz, or a folder with TensorBoard "
                        "projector files (vectors.tsv, metadata.tsv)")

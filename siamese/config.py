@@ -18,12 +18,13 @@ from .data.images import COLOURS
 from .device import DEVICES
 from .distances import DISTANCES
 from .errors import ConfigError
+from .faces import FACE_CUTS
 from .losses import LOSSES, MINERS
 from .models import MODELS
 from .optim import OPTIMIZERS, SCHEDULES
 
-# Fields where None means "the loss's default" (margin) or "no limit" (max_seconds).
-OPTIONAL_FIELDS = ("margin", "max_seconds")
+# Fields where None means "the loss's default" (margin), "no limit" (max_seconds) or "nobody" (exclude_people).
+OPTIONAL_FIELDS = ("margin", "max_seconds", "exclude_people")
 MARGIN_HELP = ("loss margin; unset: the loss's default (" +
                ", ".join(f"{name} {cls.default_margin}" for name, cls in LOSSES.items()
                          if cls.default_margin is not None) + ")")
@@ -40,6 +41,9 @@ class TrainConfig:
     embedding_dim: int = _field(128, "size of the embedding vector")
     input_size: int = _field(32, "images are resized to input_size x input_size pixels")
     colour: str = _field("grey", "colour mode the images are converted to", choices=COLOURS)
+    faces: str = _field("auto", "how faces are cut from the images: align detects each face and aligns it on "
+                        "its five landmarks (photographs), whole takes each image as it is (face crops, like "
+                        "ORL's); auto aligns images over 160 px and takes smaller ones whole", choices=FACE_CUTS)
     normalize: bool = _field(True, "L2-normalise embeddings (unit length)")
     pretrained: bool = _field(False, "resnet18 only: start from ImageNet weights found in the local torch cache")
     loss: str = _field("cosface", "training loss", choices=tuple(LOSSES))
@@ -59,6 +63,9 @@ class TrainConfig:
     augment: bool = _field(True, "random affine, flip, brightness and contrast on training images")
     augment_strength: float = _field(1.0, "scales the augmentation ranges (0 = none, 1 = Koch et al.'s)")
     val_fraction: float = _field(0.25, "fraction of identities held out for validation")
+    exclude_people: str | None = _field(None, "a people file (LFW's format, one name a line, or a pairs file) "
+                                        "whose people are kept out of training and validation: a protocol's "
+                                        "test people")
     seed: int = _field(0, "random seed for the split, sampling, augmentation and initial weights")
     device: str = _field("auto", "auto picks CUDA, then MPS, then the CPU", choices=DEVICES)
     data_loading: str = _field("auto", "memory decodes every image once up front; stream decodes each batch "
@@ -168,6 +175,8 @@ def form_field(name: str) -> FormField:
         return FormField(name, label, help_text, "bool")
     if kind is int:
         return FormField(name, label, help_text, "int", minimum=0 if name == "seed" else 1)
+    if kind is str:
+        return FormField(name, label, help_text, "text")
     return FormField(name, label, help_text, "optional" if name in OPTIONAL_FIELDS else "float")
 
 
@@ -182,7 +191,7 @@ def coerce(name: str, value: Any) -> Any:
     kind = field_types().get(name)
     if kind is None:
         raise ConfigError(f"unknown configuration field: {name}")
-    if value is None or (value == "" and kind is not str):
+    if value is None or (value == "" and (kind is not str or name in OPTIONAL_FIELDS)):
         if name in OPTIONAL_FIELDS:
             return None
         raise ConfigError(f"{name}: a value is required")

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .data.images import IMAGE_EXTENSIONS, load_image
 from .errors import GalleryError, RunError, SiameseError
-from .faces import prepare_face, stored_face
+from .faces.prepare import photo_cut, prepare_face, stored_face
 from .runs.files import load_torch, save_torch
 from .runs.trained import TrainedModel
 
@@ -229,9 +229,9 @@ class Gallery:
 
 def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], detect: bool = True,
                  allow_largest: bool = False) -> int:
-    """Enrol a person from photos, (label, bytes) each, all or nothing: every face is found and cropped as
-    for verification (`faces.prepare_face`), and a photo without exactly one face stops the lot, named with
-    its reason. Returns how many images the person now has."""
+    """Enrol a person from photos, (label, bytes) each, all or nothing: every face is found and cut as for
+    verification, the way the run's faces were cut (`faces.prepare.photo_cut`), and a photo without
+    exactly one face stops the lot, named with its reason. Returns how many images the person now has."""
     try:
         check_identity_name(name)
     except GalleryError as exc:
@@ -239,7 +239,7 @@ def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], d
     crops, problems = [], []
     for label, data in photos:
         try:
-            crops.append(prepare_face(data, detect=detect, allow_largest=allow_largest).crop)
+            crops.append(prepare_face(data, photo_cut(gallery.model.faces, detect), allow_largest).crop)
         except SiameseError as exc:
             problems.append(f"- {label}: {exc}")
     if problems:

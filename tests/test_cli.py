@@ -26,7 +26,7 @@ _spec.loader.exec_module(_shared)
 identity_image = _shared.identity_image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("train", "evaluate", "embed", "enroll", "verify", "remove")
+SUBCOMMANDS = ("train", "evaluate", "prepare", "embed", "enroll", "verify", "remove")
 ALICE, BOB = 20, 23  # never seen in training; far apart for the tiny model
 
 

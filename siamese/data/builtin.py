@@ -1,5 +1,6 @@
-"""The built-in datasets: scikit-learn's bundled digits (offline), and its Olivetti and LFW fetchers,
-which download once into the data folder and say what to do when offline."""
+"""The built-in datasets: scikit-learn's bundled digits (offline), its Olivetti faces, and LFW, which
+download once into the data folder and say what to do when offline. LFW is used as the folder of
+identity folders scikit-learn unpacks, at full resolution, with the benchmark's pairs files beside it."""
 
 from __future__ import annotations
 
@@ -26,19 +27,35 @@ def load_builtin(name: str, size: int, colour: str, data_dir: str | Path = "data
             faces = skd.fetch_olivetti_faces(data_home=str(cache))
             return from_arrays(faces.images, faces.target, size, colour, "olivetti",
                                [f"person-{i:02d}" for i in range(40)])
-        if name == "lfw":
-            people = skd.fetch_lfw_people(data_home=str(cache), min_faces_per_person=10, resize=1.0)
-            return from_arrays(people.images, people.target, size, colour, "lfw", list(people.target_names))
     except OSError as exc:
-        raise DatasetError(
-            f"could not download the '{name}' dataset ({exc}). Connect to the internet once (it is then "
-            f"cached under {cache}), or use a folder of identity folders, a .zip of them, or 'digits'."
-        ) from None
+        raise _offline(name, exc, cache) from None
     raise DatasetError(f"unknown built-in dataset '{name}'; known: {', '.join(BUILTIN_SOURCES)}")
+
+
+def builtin_folder(name: str, data_dir: str | Path = "data") -> Path | None:
+    """The folder of identity folders of a built-in that is one (LFW: downloaded once, about 200 MB, with
+    its pairs files); None for the built-ins held as arrays."""
+    if name != "lfw":
+        return None
+    from sklearn.datasets._lfw import _check_fetch_lfw  # the fetcher's own download and unpacking
+
+    cache = Path(data_dir) / "sklearn"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        _, folder = _check_fetch_lfw(data_home=str(cache), funneled=True, download_if_missing=True)
+    except OSError as exc:
+        raise _offline(name, exc, cache) from None
+    return Path(folder)
+
+
+def _offline(name: str, exc: Exception, cache: Path) -> DatasetError:
+    return DatasetError(
+        f"could not download the '{name}' dataset ({exc}). Connect to the internet once (it is then "
+        f"cached under {cache}), or use a folder of identity folders, a .zip of them, or 'digits'.")
 
 
 def builtin_is_cached(name: str, data_dir: str | Path = "data") -> bool:
     """Whether a fetched built-in (olivetti, lfw) is already on disk, so loading it needs no network."""
     cache = Path(data_dir) / "sklearn"
-    marker = {"olivetti": "olivetti.pkz", "lfw": "lfw_home"}.get(name)
+    marker = {"olivetti": "olivetti.pkz", "lfw": "lfw_home/lfw_funneled"}.get(name)
     return name == "digits" or (marker is not None and (cache / marker).exists())

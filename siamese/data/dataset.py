@@ -64,7 +64,7 @@ def decode_identities(identities: dict[str, list[Path]], size: int, colour: str,
                       problems: list[str] | None = None) -> FaceDataset:
     """Decode the image files of each identity into one dataset, skipping unreadable images and
     identities left with fewer than 2 images; every skip is listed in `problems` and logged."""
-    images, labels, paths, kept = [], [], [], []
+    images, labels, paths, kept, too_few = [], [], [], [], []
     problems = list(problems or [])
     for identity, files in identities.items():
         decoded = []
@@ -74,17 +74,28 @@ def decode_identities(identities: dict[str, list[Path]], size: int, colour: str,
             except ImageError as exc:
                 problems.append(f"skipped {exc}")
         if len(decoded) < 2:
-            problems.append(f"identity '{identity}' has {len(decoded)} readable image(s); "
-                            "at least 2 are needed for genuine pairs, so it was left out")
+            too_few.append((identity, len(decoded)))
             continue
         for tensor, path in decoded:
             images.append(tensor)
             labels.append(len(kept))
             paths.append(path)
         kept.append(identity)
+    problems += _too_few_message(too_few)
     for problem in problems:
         log.warning(problem)
     return _finish(images, labels, kept, paths, name, problems)
+
+
+def _too_few_message(too_few: list[tuple[str, int]]) -> list[str]:
+    """Identities left out for want of two images: one line each when few, one line in all when many
+    (most people in a news-photo set such as LFW have a single photograph)."""
+    if len(too_few) <= 5:
+        return [f"identity '{name}' has {count} readable image(s); at least 2 are needed for genuine pairs, "
+                "so it was left out" for name, count in too_few]
+    names = ", ".join(f"'{name}'" for name, _ in too_few[:3])
+    return [f"{len(too_few):,} identities have fewer than 2 readable images ({names}, …); at least 2 are "
+            "needed for genuine pairs, so they were left out"]
 
 
 class ImageFiles(torch.utils.data.Dataset):

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import DatasetError
-from .builtin import BUILTIN_SOURCES, load_builtin
+from ..faces.cache import prepare_faces
+from .builtin import BUILTIN_SOURCES, builtin_folder, load_builtin
 from .dataset import FaceDataset, decode_identities
 from .folders import FolderScan, find_datasets, scan_folder
 from .zips import extracted_zip
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,8 @@ class Source:
 
     @property
     def label(self) -> str:
-        """The dataset's short name: the folder's name, or the built-in's."""
-        return self.folder.name if self.folder is not None else self.name
+        """The dataset's short name: the built-in's, or the folder's name."""
+        return self.name if self.name in BUILTIN_SOURCES or self.folder is None else self.folder.name
 
     def scan(self) -> FolderScan:
         """The image files of each identity (by name only, nothing decoded). Folders only."""
@@ -32,19 +36,34 @@ class Source:
             raise DatasetError(f"'{self.name}' is a built-in dataset, not a folder")
         return scan_folder(self.folder)
 
-    def load(self, size: int, colour: str, identities: list[str] | None = None) -> FaceDataset:
+    def images(self, cut: str = "whole", progress: Progress | None = None) -> FolderScan:
+        """The image files to decode, by identity: the folder's own, or with cut 'align' its aligned face
+        crops (`faces.cache.prepare_faces`: prepared once, then cached). Folders only."""
+        scan = self.scan()
+        if cut != "align":
+            return scan
+        prepared = prepare_faces(self.folder, self.data_dir, progress)
+        crops = scan_folder(prepared.root)
+        crops.problems = scan.problems + prepared.problems
+        return crops
+
+    def load(self, size: int, colour: str, identities: list[str] | None = None, cut: str = "whole",
+             progress: Progress | None = None) -> FaceDataset:
         """The dataset decoded at `size` pixels and `colour`: every identity, or only those named (in that
-        order), so a large folder is not read whole when a run needs part of it."""
+        order), so a large folder is not read whole when a run needs part of it. With cut 'align', the
+        faces are the folder's aligned crops."""
         if self.folder is None:
+            if cut == "align":
+                raise DatasetError(f"'{self.name}' holds face crops, not photographs to find faces in; set "
+                                   "faces to 'whole'")
             dataset = load_builtin(self.name, size, colour, self.data_dir)
             return dataset if identities is None else dataset.subset(identities)
-        scan = self.scan()
-        if identities is None:
-            return decode_identities(scan.identities, size, colour, self.label, scan.problems)
-        missing = [name for name in identities if name not in scan.identities]
+        missing = [name for name in identities or [] if name not in self.scan().identities]
         if missing:
             raise DatasetError(f"{self.folder} no longer holds identities the run used: {', '.join(missing[:5])}")
-        return decode_identities({name: scan.identities[name] for name in identities}, size, colour,
+        scan = self.images(cut, progress)
+        names = list(scan.identities) if identities is None else identities
+        return decode_identities({name: scan.identities.get(name, []) for name in names}, size, colour,
                                  self.label, scan.problems)
 
 
@@ -52,7 +71,7 @@ def open_source(source: str, data_dir: str | Path = "data") -> Source:
     """The `Source` a dataset name stands for; DatasetError listing what is known when it names nothing."""
     data_dir = Path(data_dir)
     if source in BUILTIN_SOURCES:
-        return Source(source, None, data_dir)
+        return Source(source, builtin_folder(source, data_dir), data_dir)
     path = Path(source).expanduser()
     if path.suffix.lower() == ".zip" and path.is_file():
         return Source(source, extracted_zip(path, data_dir), data_dir)

@@ -113,3 +113,37 @@ def oneshot_accuracy(embeddings: torch.Tensor, labels: np.ndarray, distance: Dis
         d = distance(q, embeddings[supports])
         correct += int(torch.argmin(d).item() == 0)
     return correct / trials
+
+
+def tar_at_far(distances: np.ndarray, same: np.ndarray, far: float) -> float:
+    """True-accept rate at the largest threshold whose false-accept rate is at most `far`. With n impostor
+    pairs, rates below 1 / n cannot be told apart from 0: the resolution the pairs allow."""
+    threshold = threshold_at_far(distances, same, far)
+    return 1.0 - rates_at_threshold(distances, same, threshold)["frr"]
+
+
+def single_set_folds(same: np.ndarray, folds: int = 10) -> np.ndarray:
+    """The fold of each pair of a single set (LFW View 1), made as View 2's are: the matched pairs, in
+    file order, in `folds` equal runs, and the mismatched pairs likewise. (M,) int64."""
+    fold = np.empty(len(same), np.int64)
+    for kind in (1, 0):
+        rows = np.flatnonzero(same == kind)
+        fold[rows] = np.arange(len(rows)) * folds // max(len(rows), 1)
+    return fold
+
+
+def ten_fold_accuracy(distances: np.ndarray, same: np.ndarray, fold: np.ndarray) -> dict:
+    """LFW's protocol: the accuracy on each fold at the threshold that maximises accuracy on the other
+    folds; their mean, standard deviation and standard error (the LFW README reports the latter), and
+    each fold's accuracy and threshold."""
+    accuracies, thresholds = [], []
+    for k in np.unique(fold):
+        test = fold == k
+        threshold = best_accuracy_threshold(distances[~test], same[~test])
+        accuracies.append(rates_at_threshold(distances[test], same[test], threshold)["accuracy"])
+        thresholds.append(threshold)
+    accuracies = np.array(accuracies)
+    std = float(accuracies.std(ddof=1)) if len(accuracies) > 1 else 0.0
+    return {"accuracy": float(accuracies.mean()), "accuracy_std": std,
+            "accuracy_sem": std / np.sqrt(len(accuracies)), "fold_accuracies": accuracies.tolist(),
+            "fold_thresholds": [float(t) for t in thresholds]}

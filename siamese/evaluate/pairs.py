@@ -9,18 +9,56 @@ import torch
 from ..distances import Distance
 
 
-def evaluation_pairs(labels: np.ndarray, max_impostors: int = 20_000, seed: int = 0) -> np.ndarray:
-    """Every genuine pair i < j, and all impostor pairs or a seeded sample of `max_impostors` of them.
-    Returns (M, 3) int64 rows (i, j, same)."""
+# Genuine pairs one identity may give: enough for a person's variation, bounded so that one person with
+# hundreds of photos (George_W_Bush has 530 in LFW, 140,000 pairs) does not make the figures his own.
+GENUINE_PER_IDENTITY = 50
+
+
+def evaluation_pairs(labels: np.ndarray, max_impostors: int = 20_000, seed: int = 0,
+                     genuine_per_identity: int = GENUINE_PER_IDENTITY) -> np.ndarray:
+    """The pairs figures are computed on, spread over identities so that none dominates: each identity's
+    genuine pairs i < j, a seeded sample of `genuine_per_identity` when it has more; and every impostor
+    pair when there are at most `max_impostors`, else that many drawn across identity pairs (two distinct
+    identities chosen uniformly, then an image of each). Returns (M, 3) int64 rows (i, j, same)."""
     labels = np.asarray(labels)
-    i, j = np.triu_indices(len(labels), k=1)
-    same = labels[i] == labels[j]
-    genuine = np.flatnonzero(same)
-    impostor = np.flatnonzero(~same)
-    if len(impostor) > max_impostors:
-        impostor = np.sort(np.random.default_rng(seed).choice(impostor, max_impostors, replace=False))
-    keep = np.concatenate([genuine, impostor])
-    return np.stack([i[keep], j[keep], same[keep].astype(np.int64)], axis=1)
+    rng = np.random.default_rng(seed)
+    members = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    genuine = [_genuine_of(rows, genuine_per_identity, rng) for rows in members if len(rows) >= 2]
+    genuine = np.concatenate(genuine) if genuine else np.empty((0, 2), np.int64)
+    impostor = _impostors(labels, members, max_impostors, rng)
+    rows = np.concatenate([np.c_[genuine, np.ones(len(genuine), np.int64)],
+                           np.c_[impostor, np.zeros(len(impostor), np.int64)]])
+    return rows.astype(np.int64)
+
+
+def _genuine_of(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    i, j = np.triu_indices(len(rows), k=1)
+    if len(i) > limit:
+        keep = np.sort(rng.choice(len(i), limit, replace=False))
+        i, j = i[keep], j[keep]
+    return np.stack([rows[i], rows[j]], axis=1)
+
+
+def _impostors(labels: np.ndarray, members: list[np.ndarray], limit: int, rng: np.random.Generator) -> np.ndarray:
+    n = len(labels)
+    counts = np.array([len(m) for m in members])
+    total = (n * n - int((counts ** 2).sum())) // 2
+    if total <= limit:
+        i, j = np.triu_indices(n, k=1)
+        different = labels[i] != labels[j]
+        return np.stack([i[different], j[different]], axis=1)
+    chosen: set[tuple[int, int]] = set()
+    for _ in range(100):  # each round draws twice what is missing; duplicates are rare and dropped
+        want = 2 * (limit - len(chosen))
+        a = rng.integers(0, len(members), want)
+        b = (a + rng.integers(1, len(members), want)) % len(members)  # another identity, uniformly
+        x = np.array([members[k][rng.integers(len(members[k]))] for k in a])
+        y = np.array([members[k][rng.integers(len(members[k]))] for k in b])
+        for u, v in zip(np.minimum(x, y).tolist(), np.maximum(x, y).tolist()):
+            chosen.add((u, v))
+            if len(chosen) == limit:
+                return np.array(sorted(chosen), np.int64)
+    return np.array(sorted(chosen), np.int64)
 
 
 @torch.no_grad()

@@ -5,9 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from ..data.dataset import FaceDataset
-from ..runs.folder import decision_threshold
+from ..data.images import load_image
+from ..data.protocol_files import read_pairs
+from ..errors import ImageError
+from ..faces.cache import prepare_faces
+from ..runs.files import read_json
+from ..runs.folder import RunPaths, decision_threshold
 from ..runs.trained import TrainedModel, load_trained, run_dataset
+from .metrics import single_set_folds, ten_fold_accuracy
+from .pairs import pair_distances
 from .scores import PairScores, evaluate_embeddings, score_pairs
 
 
@@ -19,15 +29,92 @@ def validation_scores(trained: TrainedModel, data_dir: str | Path = "data") -> t
     return scores, dataset
 
 
+def dataset_scores(trained: TrainedModel, data: str, data_dir: str | Path = "data"
+                   ) -> tuple[PairScores, FaceDataset]:
+    """Every identity of another dataset (`data`), its faces cut as the run's were, scored by the run's
+    model on balanced pairs: how well it transfers to people it never saw."""
+    dataset = run_dataset(trained.run_dir, "all", data=data, data_dir=data_dir, config=trained.config)
+    scores = score_pairs(trained.embed(dataset.images), dataset.labels.numpy(), trained.distance,
+                         protocol=f"every identity of {data}")
+    return scores, dataset
+
+
+def pairs_file_scores(trained: TrainedModel, path: str | Path, images: str | Path | None = None,
+                      data_dir: str | Path = "data") -> tuple[PairScores, FaceDataset]:
+    """The pairs of an LFW-format pairs file, their images (found next to the file, or in `images`) cut
+    as the run's faces were, scored by the run's model. `scores.extra` holds the folds, the photos where
+    no face was found (scored whole, so that every pair of the protocol is scored) and the people of the
+    pairs the run was trained on."""
+    pairs = read_pairs(path, images)
+    files = sorted(set(pairs.left + pairs.right))
+    index = {file: k for k, file in enumerate(files)}
+    sources, no_face = _face_files(files, pairs.images, trained.faces, data_dir)
+    config = trained.config
+    try:
+        decoded = torch.stack([load_image(source, config.input_size, config.colour) for source in sources])
+    except ImageError as exc:
+        raise ImageError(f"{Path(path).name}: {exc}") from None
+    names = sorted({file.parent.name for file in files})
+    labels = torch.tensor([names.index(file.parent.name) for file in files])
+    dataset = FaceDataset(decoded, labels, names, [str(f) for f in files], pairs.images.name)
+    rows = np.array([[index[a], index[b]] for a, b in zip(pairs.left, pairs.right)], np.int64)
+    distances = pair_distances(trained.embed(decoded), np.c_[rows, pairs.same], trained.distance)
+    view = "View 2, 10 folds" if pairs.folds > 1 else "View 1, one set in 10 folds"
+    trained_on = set(read_json(RunPaths(trained.run_dir).split)["train"])
+    extra = {"fold": pairs.fold if pairs.folds > 1 else single_set_folds(pairs.same),
+             "folds": pairs.folds, "no_face": no_face, "people_seen_in_training": sorted(pairs.people & trained_on)}
+    return PairScores(distances, pairs.same, rows, f"{Path(path).name} ({view})", extra), dataset
+
+
+def _face_files(files: list[Path], folder: Path, faces: str, data_dir: str | Path) -> tuple[list[Path], list[str]]:
+    """The file each image is decoded from: its aligned crop for a run whose faces are aligned (the whole
+    photo where no face was found, listed), else the image itself."""
+    if faces != "align":
+        return files, []
+    prepared = prepare_faces(folder, data_dir)
+    sources, missing = [], []
+    for file in files:
+        crop = prepared.root / file.relative_to(folder).with_suffix(".png")
+        if crop.is_file():
+            sources.append(crop)
+        else:
+            sources.append(file)
+            missing.append(str(file))
+    return sources, missing
+
+
+def protocol_report(scores: PairScores) -> dict:
+    """The field's figures of a pairs file: AUC, EER, the 10-fold accuracy (each fold's threshold chosen
+    on the other nine), true-accept rates at false-accept rates of 1e-2 and 1e-3, and the pair counts."""
+    folds = ten_fold_accuracy(scores.distances, scores.same, scores.extra["fold"])
+    return {"protocol": scores.protocol, "auc": scores.curve.auc, "eer": scores.eer, **folds,
+            "tar_at_far": scores.tar_at_far(),
+            "genuine_pairs": scores.genuine_pairs, "impostor_pairs": scores.impostor_pairs,
+            "pairs_without_face": len(scores.extra["no_face"]),
+            "people_seen_in_training": len(scores.extra["people_seen_in_training"])}
+
+
 def evaluate_run(run_dir: str | Path, data_dir: str | Path = "data", n_way: int = 10, trials: int = 2000,
-                 seed: int = 0, checkpoint: str | Path | None = None) -> dict:
-    """Verification figures of a trained run on its validation identities (never seen in training)."""
+                 seed: int = 0, checkpoint: str | Path | None = None, pairs: str | Path | None = None,
+                 data: str | None = None) -> dict:
+    """Verification figures of a trained run: on its validation identities (never seen in training), on
+    a pairs file (`pairs`, its images in `data` or next to it), or on every identity of another dataset
+    (`data`)."""
     trained = load_trained(run_dir, checkpoint)
-    dataset = run_dataset(run_dir, "validation", data_dir=data_dir, config=trained.config)
-    embeddings = trained.embed(dataset.images)
-    result = evaluate_embeddings(embeddings, dataset.labels.numpy(), trained.distance, n_way, trials, seed)
-    return {"run": str(run_dir), **result.to_dict(), "saved_threshold": decision_threshold(Path(run_dir)),
-            "identities": len(dataset.identities), "images": len(dataset)}
+    head = {"run": str(run_dir), "faces": trained.faces, "saved_threshold": decision_threshold(Path(run_dir))}
+    if pairs is not None:
+        scores, dataset = pairs_file_scores(trained, pairs, data, data_dir)
+        return {**head, **protocol_report(scores), "images": len(dataset)}
+    if data is not None:
+        dataset = run_dataset(run_dir, "all", data=data, data_dir=data_dir, config=trained.config)
+        protocol = f"every identity of {data}"
+    else:
+        dataset = run_dataset(run_dir, "validation", data_dir=data_dir, config=trained.config)
+        protocol = f"validation identities of run {Path(run_dir).name}"
+    result = evaluate_embeddings(trained.embed(dataset.images), dataset.labels.numpy(), trained.distance, n_way,
+                                 trials, seed)
+    return {**head, "protocol": protocol, **result.to_dict(), "identities": len(dataset.identities),
+            "images": len(dataset)}
 
 
 def run_roc(run_dir: str | Path, data_dir: str | Path = "data") -> dict:

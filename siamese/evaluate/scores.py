@@ -16,7 +16,7 @@ import torch
 
 from ..distances import Distance
 from .metrics import (Roc, best_accuracy_threshold, equal_error_rate, oneshot_accuracy, rates_at_threshold,
-                      roc, threshold_at_far)
+                      roc, tar_at_far, threshold_at_far)
 from .pairs import evaluation_pairs, pair_distances
 
 
@@ -99,13 +99,19 @@ class PairScores:
         row = lambda m: (int(self.pairs[m, 0]), int(self.pairs[m, 1]), float(d[m]))  # noqa: E731
         return {"false_accepts": [row(m) for m in fa], "false_rejects": [row(m) for m in fr]}
 
+    def tar_at_far(self, fars: tuple[float, ...] = (1e-1, 1e-2, 1e-3)) -> dict[str, float]:
+        """True-accept rate at each false-accept rate, keyed '1e-2' etc. (see `metrics.tar_at_far`)."""
+        return {f"{far:.0e}".replace("e-0", "e-"): tar_at_far(self.distances, self.same, far) for far in fars}
+
     def summary(self) -> dict:
-        """The figures of these pairs: auc, eer, threshold (at the EER), accuracy there, thresholds at
-        false-accept rates of 1e-2 and 1e-3, and the pair counts."""
+        """The figures of these pairs: auc, eer, threshold (at the EER), accuracy there, thresholds and
+        true-accept rates at false-accept rates of 1e-2 and 1e-3, and the pair counts."""
+        tar = self.tar_at_far((1e-2, 1e-3))
         return {
             "auc": self.curve.auc, "eer": self.eer, "threshold": self.eer_threshold,
             "accuracy": self.rates(self.eer_threshold)["accuracy"],
             "threshold_far_1e2": self.presets["FAR 1e-2"], "threshold_far_1e3": self.presets["FAR 1e-3"],
+            "tar_far_1e2": tar["1e-2"], "tar_far_1e3": tar["1e-3"],
             "genuine_pairs": self.genuine_pairs, "impostor_pairs": self.impostor_pairs,
         }
 
@@ -127,6 +133,8 @@ class Evaluation:
     accuracy: float
     threshold_far_1e2: float
     threshold_far_1e3: float
+    tar_far_1e2: float           # true-accept rate at a false-accept rate of 1e-2
+    tar_far_1e3: float
     oneshot_accuracy: float
     n_way: int
     genuine_pairs: int

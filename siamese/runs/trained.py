@@ -30,6 +30,7 @@ class TrainedModel:
     fingerprint: str           # changes whenever the weights change
     device: torch.device
     run_dir: Path
+    faces: str = "whole"       # how the run's faces were cut: 'align' or 'whole' (see siamese.faces)
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor) -> torch.Tensor:
@@ -45,7 +46,8 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
     path = Path(checkpoint) if checkpoint else paths.checkpoint
     state, digest = load_torch_with_digest(path)  # the digest keys the gallery's cached embeddings
     model = build_model(TrainConfig.from_dict({**config.to_dict(), "pretrained": False}))
-    loss = build_loss(config, len(read_json(paths.split)["train"]))
+    split = read_json(paths.split)
+    loss = build_loss(config, len(split["train"]))
     try:
         model.load_state_dict(state["model"])
         if "loss" in state:
@@ -55,20 +57,26 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
     target = pick_device(device)
     model.to(target).eval()
     loss.to("cpu").eval()
-    return TrainedModel(config, model, pair_distance_fn(config, loss), digest, target, run_dir)
+    # Runs from before faces were recorded were all trained on whole images.
+    return TrainedModel(config, model, pair_distance_fn(config, loss), digest, target, run_dir,
+                        split.get("faces", "whole"))
 
 
 def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None = None,
                 data_dir: str | Path = "data", config: TrainConfig | None = None) -> FaceDataset:
-    """The images a run was trained or validated on, prepared at its input size and colour: the
-    'validation' or 'train' identities recorded in its split, or 'all'. With `data`, another dataset.
-    Only the identities asked for are decoded, so a large streamed dataset is not read whole."""
+    """The images a run was trained or validated on, prepared at its input size and colour with its faces
+    cut as in training: the 'validation' or 'train' identities recorded in its split, or 'all'. With
+    `data`, another dataset, through the same face pipeline. Only the identities asked for are decoded, so
+    a large streamed dataset is not read whole."""
     config = config or run_config(Path(run_dir))
+    record = read_json(RunPaths(Path(run_dir)).split)
+    cut = record.get("faces", "whole")
     if data or split == "all":
-        return open_source(data or config.data, data_dir).load(config.input_size, config.colour)
-    recorded = read_json(RunPaths(Path(run_dir)).split)["validation" if split == "validation" else "train"]
+        source = open_source(data or config.data, data_dir)
+        return source.load(config.input_size, config.colour, cut=cut if source.folder is not None else "whole")
+    recorded = record["validation" if split == "validation" else "train"]
     try:
-        return open_source(config.data, data_dir).load(config.input_size, config.colour, recorded)
+        return open_source(config.data, data_dir).load(config.input_size, config.colour, recorded, cut=cut)
     except DatasetError as exc:
         raise DatasetError(f"run {Path(run_dir).name} was trained on '{config.data}', which cannot be used now "
                            f"({exc}). Put that dataset back as it was, or train a new run.") from None

@@ -12,8 +12,11 @@ from torch.utils.data import DataLoader
 from ..config import TrainConfig
 from ..data.dataset import FaceDataset, ImageFiles, decode_identities
 from ..data.folders import FolderScan
-from ..data.sources import open_source
+from ..data.protocol_files import read_people
+from ..data.sources import Progress, open_source
 from ..data.split import sample_identities, split_identities
+from ..errors import DatasetError
+from ..faces.cache import resolve_cut
 from ..sampling import PKSampler
 
 # data_loading=auto streams folders with more images than this (about 20 MB decoded at 32x32 grey, but
@@ -25,19 +28,47 @@ VALIDATION_IMAGES_PER_IDENTITY = 20
 Batches = Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]
 
 
-def prepare_data(config: TrainConfig, data_dir: str | Path = "data") -> tuple[FaceDataset | ImageFiles,
-                                                                              FaceDataset, dict]:
-    """Load the dataset and split it by identity: (train, validation, split record). The training side is
-    an `ImageFiles` when the folder is streamed from disk (see `streams`), else decoded in memory."""
+def prepare_data(config: TrainConfig, data_dir: str | Path = "data", progress: Progress | None = None
+                 ) -> tuple[FaceDataset | ImageFiles, FaceDataset, dict]:
+    """Load the dataset, its faces cut as the configuration says (`faces.cache.resolve_cut`), leave out
+    the excluded people, and split the rest by identity: (train, validation, split record). The training
+    side is an `ImageFiles` when the folder is streamed from disk (see `streams`), else decoded in memory.
+    `progress(done, total)` follows the face detection of a folder prepared for the first time."""
     source = open_source(config.data, data_dir)
-    scan = source.scan() if source.folder is not None else None
-    if scan is not None and streams(config, scan):
-        return _streamed_data(config, scan, source.label)
-    dataset = source.load(config.input_size, config.colour)
+    cut, reason = resolve_cut(config.faces, source.folder, source.name)
+    record = {"dataset": source.label, "faces": cut, "faces_reason": reason}
+    if source.folder is None:
+        dataset = source.load(config.input_size, config.colour, cut=cut)
+        identities, problems = dataset.identities, list(dataset.problems)
+    else:
+        scan = source.images(cut, progress)
+        identities, problems = list(scan.identities), list(scan.problems)
+    excluded = _excluded(config, identities)
+    record["excluded"] = sorted(excluded)
+    if source.folder is not None:
+        kept = {name: files for name, files in scan.identities.items() if name not in excluded}
+        if streams(config, scan):
+            return _streamed_data(config, FolderScan(kept, scan.skipped_files, problems), record)
+        dataset = decode_identities(kept, config.input_size, config.colour, source.label, problems)
+        problems = dataset.problems
+    else:
+        dataset = dataset.subset([name for name in identities if name not in excluded])
     train_ids, val_ids = split_identities(dataset.identities, config.val_fraction, config.seed)
-    split = {"dataset": dataset.name, "train": train_ids, "validation": val_ids,
-             "problems": dataset.problems}
+    split = {**record, "train": train_ids, "validation": val_ids, "problems": problems}
     return dataset.subset(train_ids), dataset.subset(val_ids), split
+
+
+def _excluded(config: TrainConfig, identities: list[str]) -> set[str]:
+    """The people of `config.exclude_people` found among `identities`; DatasetError when the file names
+    nobody the dataset holds (a wrong file, or the wrong dataset)."""
+    if not config.exclude_people:
+        return set()
+    named = set(read_people(config.exclude_people))
+    found = named & set(identities)
+    if not found:
+        raise DatasetError(f"{config.exclude_people} names {len(named):,} people, none of them in the dataset "
+                           f"'{config.data}'; give the people file of this dataset's protocol")
+    return found
 
 
 def streams(config: TrainConfig, scan: FolderScan) -> bool:
@@ -49,7 +80,8 @@ def streams(config: TrainConfig, scan: FolderScan) -> bool:
     return scan.images > STREAM_ABOVE_IMAGES
 
 
-def _streamed_data(config: TrainConfig, scan: FolderScan, name: str) -> tuple[ImageFiles, FaceDataset, dict]:
+def _streamed_data(config: TrainConfig, scan: FolderScan, record: dict) -> tuple[ImageFiles, FaceDataset, dict]:
+    name = record["dataset"]
     usable = {identity: files for identity, files in scan.identities.items() if len(files) >= 2}
     problems = list(scan.problems)
     if len(usable) < len(scan.identities):
@@ -64,7 +96,7 @@ def _streamed_data(config: TrainConfig, scan: FolderScan, name: str) -> tuple[Im
     val_set = decode_identities(val_files, config.input_size, config.colour, name)
     train_set = ImageFiles({identity: usable[identity] for identity in train_ids}, config.input_size,
                            config.colour, name)
-    split = {"dataset": name, "train": train_ids, "validation": val_set.identities, "problems": problems,
+    split = {**record, "train": train_ids, "validation": val_set.identities, "problems": problems,
              "streamed": True}
     return train_set, val_set, split
 

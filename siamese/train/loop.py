@@ -133,7 +133,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     notify = (callback or (lambda record: None)) if world.is_main else (lambda record: None)
     torch.manual_seed(config.seed)
     device = world.device
-    train_set, val_set, split = prepare_data(config, data_dir)
+    train_set, val_set, split = prepare_data(config, data_dir, _FaceProgress(paths, notify, world))
 
     model = build_model(config).to(device)
     loss_fn = build_loss(config, len(train_set.identities)).to(device)
@@ -215,6 +215,21 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         notify(end)
     return TrainResult(paths.root, status, message, state.epoch, state.step, time.perf_counter() - start,
                        final, model)
+
+
+class _FaceProgress:
+    """Progress of finding and aligning a dataset's faces the first time: to the callback, and, at most
+    once a second, into the run's status, so a dashboard watching the run can show it."""
+
+    def __init__(self, paths: RunPaths, notify: Callback, world: World):
+        self.paths, self.notify, self.world, self.written = paths, notify, world, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.notify({"kind": "faces", "done": done, "total": total})
+        if self.world.is_main and (time.monotonic() - self.written > 1.0 or done == total):
+            self.written = time.monotonic()
+            write_status(self.paths.root, "starting", f"finding and aligning the faces: {done:,} of {total:,} "
+                         "photos (once for this folder)", pid=os.getpid(), faces_done=done, faces_total=total)
 
 
 def _agree(world: World, stop: _StopFlag, loss: float, start: float, config: TrainConfig,

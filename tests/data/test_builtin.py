@@ -5,7 +5,6 @@ from __future__ import annotations
 import urllib.error
 
 import pytest
-import sklearn.datasets
 import torch
 
 from siamese.data.sources import load_dataset
@@ -20,12 +19,13 @@ def test_digits_load_offline_with_ten_identities(tmp_path, no_network):
     assert load_dataset("digits", size=16, colour="rgb", data_dir=tmp_path).images.shape[1] == 3
 
 
-@pytest.mark.parametrize("name,fetcher", [("olivetti", "fetch_olivetti_faces"), ("lfw", "fetch_lfw_people")])
+@pytest.mark.parametrize("name,fetcher", [("olivetti", "sklearn.datasets.fetch_olivetti_faces"),
+                                          ("lfw", "sklearn.datasets._lfw._check_fetch_lfw")])
 def test_builtin_download_offline_says_what_to_do(tmp_path, monkeypatch, no_network, name, fetcher):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(sklearn.datasets, fetcher, offline)
+    monkeypatch.setattr(fetcher, offline)
     with pytest.raises(DatasetError, match=f"could not download the '{name}'") as info:
         load_dataset(name, size=16, data_dir=tmp_path)
     message = str(info.value)

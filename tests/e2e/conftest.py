@@ -133,7 +133,7 @@ def orl_run(world):
     """A run trained on ORL by the command line, with a threshold that separates person A's detected face
     crops from person B's (the saved EER threshold is calibrated on whole ORL frames, looser than crops)."""
     need_orl()
-    from siamese.faces import face_tensor, prepare_face
+    from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
     from siamese.runs.folder import save_threshold
     from siamese.runs.trained import load_trained
 
@@ -144,7 +144,7 @@ def orl_run(world):
     model = load_trained(out, device="cpu")
 
     def embed(person, index):
-        crop = prepare_face(webcam_frame(person, index).convert("RGB")).crop
+        crop = prepare_face(webcam_frame(person, index).convert("RGB"), photo_cut(model.faces)).crop
         return model.embed(face_tensor(crop, model.config.input_size, model.config.colour))
 
     a1, a2, b1 = embed(PERSON_A, 1), embed(PERSON_A, 2), embed(PERSON_B, 1)

@@ -13,6 +13,9 @@ from siamese.evaluate.metrics import (
     oneshot_accuracy,
     rates_at_threshold,
     roc,
+    single_set_folds,
+    tar_at_far,
+    ten_fold_accuracy,
     threshold_at_far,
 )
 
@@ -125,3 +128,36 @@ def test_oneshot_is_chance_for_random_embeddings(n_way, clustered):
     embeddings = torch.randn(len(labels), 8, generator=torch.Generator().manual_seed(1))
     accuracy = oneshot_accuracy(embeddings, labels, euclidean_paired, n_way=n_way, trials=2000)
     assert accuracy == pytest.approx(1 / n_way, abs=0.05)
+
+
+def test_tar_at_far_is_the_true_accept_rate_at_that_budget():
+    d = np.r_[0.1, 0.2, 0.3, 0.9, 0.5, 0.6, 0.7, 0.8]  # genuine, then impostor
+    same = np.r_[1, 1, 1, 1, 0, 0, 0, 0]
+    assert tar_at_far(d, same, 0.0) == 0.75   # below the nearest impostor (0.5): three of four genuine
+    assert tar_at_far(d, same, 0.25) == 0.75  # one impostor may pass: up to 0.5, still three
+    assert tar_at_far(d, same, 1.0) == 1.0
+
+
+def test_single_set_folds_split_each_kind_evenly_in_file_order():
+    same = np.r_[np.ones(500, int), np.zeros(500, int)]
+    fold = single_set_folds(same)
+    for k in range(10):
+        assert (same[fold == k] == 1).sum() == 50 and (same[fold == k] == 0).sum() == 50
+    assert (fold[:50] == 0).all() and (fold[450:500] == 9).all() and (fold[500:550] == 0).all()
+
+
+def test_ten_fold_accuracy_chooses_each_threshold_on_the_other_folds():
+    rng = np.random.default_rng(0)
+    same = np.tile(np.r_[np.ones(30, int), np.zeros(30, int)], 10)
+    fold = np.repeat(np.arange(10), 60)
+    d = np.where(same == 1, rng.normal(0.4, 0.1, len(same)), rng.normal(0.8, 0.1, len(same)))
+    d[fold == 3] += 0.3  # one fold shifted: a threshold chosen on itself would do better than the protocol's
+    result = ten_fold_accuracy(d, same, fold)
+    manual = []
+    for k in range(10):
+        t = best_accuracy_threshold(d[fold != k], same[fold != k])
+        manual.append(rates_at_threshold(d[fold == k], same[fold == k], t)["accuracy"])
+    assert result["fold_accuracies"] == pytest.approx(manual) and result["accuracy"] == pytest.approx(np.mean(manual))
+    assert result["accuracy_std"] == pytest.approx(np.std(manual, ddof=1))
+    assert result["accuracy_sem"] == pytest.approx(np.std(manual, ddof=1) / np.sqrt(10))
+    assert result["fold_accuracies"][3] < np.mean(result["fold_accuracies"])

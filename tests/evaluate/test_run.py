@@ -1,11 +1,75 @@
-"""siamese/evaluate/run.py: a trained run evaluated on its validation identities."""
+"""siamese/evaluate/run.py: a trained run evaluated on its validation identities, on an LFW-format pairs
+file, and on every identity of another dataset."""
 
 from __future__ import annotations
 
-from siamese.evaluate.run import run_roc
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from siamese.config import TrainConfig
+from siamese.errors import DatasetError
+from siamese.evaluate.run import evaluate_run, run_roc
+from siamese.runs.folder import new_run_dir
+from siamese.train.loop import train
+
+_spec = importlib.util.spec_from_file_location("shared_conftest", Path(__file__).parents[1] / "conftest.py")
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
+identity_image = _shared.identity_image
 
 
 def test_run_roc(small_run):
     curve = run_roc(small_run, data_dir=small_run.parent.parent / "data")
     assert curve["far"][0] == 0 and curve["far"][-1] == 1 and 0.5 < curve["auc"] <= 1
     assert len(curve["far"]) == len(curve["tar"]) <= 400
+
+
+@pytest.fixture(scope="module")
+def lfw_like_run(tmp_path_factory):
+    """A tiny run on 12 synthetic people laid out as LFW (images/<Name>/<Name>_NNNN.png), with 4 more
+    people kept out by a people file, and a View 1-style pairs file of those 4."""
+    root = tmp_path_factory.mktemp("lfw_like")
+    names = [f"Person_{chr(65 + i)}" for i in range(16)]
+    for identity, name in enumerate(names):
+        (root / "images" / name).mkdir(parents=True)
+        for k in range(1, 7):
+            identity_image(identity, k, 32).save(root / "images" / name / f"{name}_{k:04d}.png")
+    test_people = names[12:]
+    (root / "peopleDevTest.txt").write_text(f"{len(test_people)}\n" + "".join(f"{n}\t6\n" for n in test_people))
+    matched = [f"{n}\t{a}\t{b}" for n in test_people for a, b in ((1, 2), (3, 4), (5, 6))]
+    mismatched = [f"{test_people[i]}\t{k}\t{test_people[(i + 1) % 4]}\t{k + 1}" for i in range(4) for k in (1, 3, 5)]
+    (root / "pairsDevTest.txt").write_text(f"{len(matched)}\n" + "\n".join(matched + mismatched) + "\n")
+    config = TrainConfig(data=str(root / "images"), input_size=32, embedding_dim=16, p=4, k=3, epochs=8,
+                         augment=False, device="cpu", exclude_people=str(root / "peopleDevTest.txt"))
+    run = new_run_dir(root / "runs", "r")
+    train(config, run, data_dir=root / "data")
+    return run, root
+
+
+def test_a_pairs_file_is_scored_by_the_lfw_protocol(lfw_like_run):
+    run, root = lfw_like_run
+    report = evaluate_run(run, data_dir=root / "data", pairs=root / "pairsDevTest.txt")
+    assert report["protocol"] == "pairsDevTest.txt (View 1, one set in 10 folds)"
+    assert (report["genuine_pairs"], report["impostor_pairs"]) == (12, 12)
+    assert report["people_seen_in_training"] == 0 and report["pairs_without_face"] == 0
+    assert len(report["fold_accuracies"]) == 10 and 0 <= report["accuracy"] <= 1
+    assert report["auc"] > 0.8 and set(report["tar_at_far"]) == {"1e-1", "1e-2", "1e-3"}
+    assert report["accuracy_std"] >= 0 and report["faces"] == "whole"
+
+
+def test_another_dataset_is_scored_on_every_identity(lfw_like_run, make_identity_folders):
+    run, root = lfw_like_run
+    other = make_identity_folders(n_identities=5, n_images=4)
+    report = evaluate_run(run, data_dir=root / "data", data=str(other))
+    assert report["identities"] == 5 and report["images"] == 20 and report["protocol"] == f"every identity of {other}"
+    assert report["genuine_pairs"] == 5 * 6 and report["impostor_pairs"] == (20 * 19) // 2 - 30
+
+
+def test_a_pairs_file_naming_a_missing_image_stops_before_scoring(lfw_like_run, tmp_path):
+    run, root = lfw_like_run
+    bad = root / "broken-pairs.txt"
+    bad.write_text("1\nPerson_M\t1\t9\nPerson_M\t1\tPerson_N\t1\n")
+    with pytest.raises(DatasetError, match="line 2: Person_M has no image 9"):
+        evaluate_run(run, data_dir=root / "data", pairs=bad)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from siamese.config import TrainConfig
 from siamese.data import dataset as data_module
 from siamese.errors import DatasetError, RunError
+from siamese.faces.align import ALIGNED_SIZE
+from siamese.gallery import Gallery, enrol_photos
 from siamese.runs.folder import RunPaths, new_run_dir
-from siamese.runs.trained import run_dataset
+from siamese.runs.trained import load_trained, run_dataset
 from siamese.train.loop import train
 
 
@@ -66,3 +70,41 @@ def test_a_checkpoint_of_another_model_is_refused_with_run_error(small_run, tmp_
     save_torch(RunPaths(other).checkpoint, {"model": stranger.state_dict()})
     with pytest.raises(RunError, match="does not match the run's configuration"):
         load_trained(other, device="cpu")
+
+
+ORL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "orl_faces"
+
+
+@pytest.fixture(scope="module")
+def photo_run(tmp_path_factory):
+    """A run trained on photographs (ORL faces of 6 people pasted into 480 x 360 scenes), faces aligned."""
+    if not ORL.is_dir():
+        pytest.skip(f"{ORL} is absent: this test needs real faces")
+    root = tmp_path_factory.mktemp("photos")
+    for person in range(1, 7):
+        (root / "photos" / f"s{person}").mkdir(parents=True)
+        for k in range(1, 4):
+            face = Image.open(ORL / f"s{person}" / f"{k}.pgm").convert("RGB").resize((184, 224))
+            scene = Image.new("RGB", (480, 360), (110, 120, 130))
+            scene.paste(face, (100 + 30 * k, 60))
+            scene.save(root / "photos" / f"s{person}" / f"{k}.jpg", quality=92)
+    config = TrainConfig(data=str(root / "photos"), input_size=32, embedding_dim=8, p=4, k=2, epochs=2,
+                         augment=False, val_fraction=0.34, device="cpu")
+    run = new_run_dir(root / "runs", "photos")
+    train(config, run, data_dir=root / "data")
+    return run, root
+
+
+def test_a_run_on_photographs_aligns_its_faces_everywhere(photo_run):
+    run, root = photo_run
+    split = json.loads((run / "split.json").read_text())
+    assert split["faces"] == "align" and "photographs" in split["faces_reason"]
+    trained = load_trained(run, device="cpu")
+    assert trained.faces == "align"
+    validation = run_dataset(run, "validation", data_dir=root / "data")
+    assert all("/.faces/" in path for path in validation.paths)  # the aligned crops, not the photos
+    gallery = Gallery(root / "gallery", trained)
+    photo = (root / "photos" / "s1" / "1.jpg").read_bytes()
+    enrol_photos(gallery, "s1", [("1.jpg", photo)])
+    with Image.open(next((root / "gallery" / "identities" / "s1").glob("*.png"))) as stored:
+        assert stored.size == (ALIGNED_SIZE, ALIGNED_SIZE)  # enrolled as training saw faces: aligned

@@ -29,7 +29,7 @@ LABELS = torch.arange(10).repeat_interleave(6)
 
 def torchrun(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """`torchrun --standalone --nproc_per_node 2 ARGS` with this checkout importable, one thread a process."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     env.pop("WORLD_SIZE", None)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *args]
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)

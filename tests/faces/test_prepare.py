@@ -1,48 +1,24 @@
-"""Face detection and cropping: one real face is found and cropped with its eyes level; none or several
-faces raise a clear error unless the largest is allowed."""
+"""siamese/faces/prepare.py: a photo's face cut as the run's were; none or several faces raise a clear
+error unless the largest is allowed; broken photos are refused with the reason."""
 
 from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from siamese.errors import ImageError
-from siamese.faces import (
-    Face,
-    FaceError,
-    crop_face,
-    detect_faces,
-    face_tensor,
-    prepare_face,
-)
-
-ORL_FACE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "orl_faces" / "s1" / "1.pgm"
+from siamese.faces.detect import FaceError
+from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
 
 
-@pytest.fixture(scope="module")
-def face() -> Image.Image:
-    if not ORL_FACE.exists():
-        pytest.skip(f"{ORL_FACE} is absent: face-detection tests need a real face")
-    return Image.open(ORL_FACE).convert("RGB").resize((276, 336))
-
-
-def scene(face: Image.Image, offsets=((180, 70),), size=(640, 480)) -> Image.Image:
-    photo = Image.new("RGB", size, (120, 140, 160))
-    for offset in offsets:
-        photo.paste(face, offset)
-    return photo
-
-
-def test_detects_the_one_face_where_it_was_pasted(face):
-    faces = detect_faces(scene(face))
-    assert len(faces) == 1
-    x, y, w, h = faces[0].box
-    assert 180 <= x + w / 2 <= 180 + 276 and 70 <= y + h / 2 <= 70 + 336
-    assert {"left_eye", "right_eye", "nose"} <= set(faces[0].landmarks)
+def png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IEND", b""))
 
 
 def test_no_face_raises_a_clear_error():
@@ -63,15 +39,8 @@ def test_several_faces_need_consent_to_use_the_largest(face):
 
 def test_without_detection_the_whole_image_is_the_crop():
     image = Image.new("RGB", (50, 60), (10, 20, 30))
-    result = prepare_face(image, detect=False)
+    result = prepare_face(image, "whole")
     assert result.face is None and result.crop.size == (50, 60)
-
-
-def test_crop_is_square_with_margin_and_levels_the_eyes():
-    image = Image.new("RGB", (200, 200), (0, 0, 0))
-    level = Face((50, 50, 100, 100), 1.0, {"left_eye": (80, 90), "right_eye": (120, 90)})
-    crop = crop_face(image, level, margin=0.2)
-    assert crop.size == (140, 140)
 
 
 def test_face_tensor_matches_the_model_input_shape():
@@ -91,15 +60,22 @@ def test_a_photo_that_is_not_an_image_says_so_without_internals(data, reason):
     assert "BytesIO" not in message and "upload a JPEG or PNG" in message
 
 
-def png_header(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IEND", b""))
-
-
 @pytest.mark.parametrize("side, message", [(8_000, "8000x8000 pixels, too large"),
                                            (90_000, "too large to decode safely")])
 def test_a_photo_whose_header_claims_enormous_dimensions_is_refused(side, message):
     with pytest.raises(ImageError, match=message):
         prepare_face(png_header(side, side))
+
+
+@pytest.mark.parametrize("cut, shape", [("align", (112, 112)), ("box", "square"), ("whole", (640, 480))])
+def test_each_cut_gives_its_crop(face, scene, cut, shape):
+    result = prepare_face(scene(face), cut)
+    if shape == "square":
+        assert result.crop.width == result.crop.height > 112 and result.face is not None
+    else:
+        assert result.crop.size == shape
+    assert (result.face is None) == (cut == "whole")
+
+
+def test_a_photo_is_cut_like_the_runs_faces():
+    assert [photo_cut("align"), photo_cut("whole"), photo_cut("align", detect=False)] == ["align", "box", "whole"]

@@ -1,0 +1,37 @@
+"""siamese/faces/align.py: faces land on the template; box crops are square with their eyes level."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from siamese.faces.align import ALIGNED_SIZE, TEMPLATE, align_face, crop_face
+from siamese.faces.detect import LANDMARKS, Face
+
+
+def marked_photo(points: np.ndarray, size=(400, 300)) -> Image.Image:
+    """A grey photo with a white dot at each landmark."""
+    photo = Image.new("RGB", size, (60, 60, 60))
+    draw = ImageDraw.Draw(photo)
+    for x, y in points:
+        draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=(255, 255, 255))
+    return photo
+
+
+def test_the_landmarks_land_on_the_template_whatever_the_pose():
+    angle = np.deg2rad(25)  # a tilted head, twice the template's size, somewhere in the photo
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    points = (TEMPLATE - 56) @ rotation.T * 2 + [200, 150]
+    face = Face((100, 50, 200, 200), 1.0, {name: tuple(p) for name, p in zip(LANDMARKS, points)})
+    crop = np.asarray(align_face(marked_photo(points), face).convert("L"), dtype=float)
+    assert crop.shape == (ALIGNED_SIZE, ALIGNED_SIZE)
+    for x, y in TEMPLATE:
+        assert crop[int(round(y)), int(round(x))] > 200, (x, y)
+    assert crop[20, 56] < 100  # the forehead is not a dot
+
+
+def test_crop_is_square_with_margin_and_levels_the_eyes():
+    image = Image.new("RGB", (200, 200), (0, 0, 0))
+    level = Face((50, 50, 100, 100), 1.0, {"left_eye": (80, 90), "right_eye": (120, 90)})
+    crop = crop_face(image, level, margin=0.2)
+    assert crop.size == (140, 140)
