@@ -9,10 +9,20 @@ from siamese.runs.folder import decision_threshold, save_threshold
 from ui import cached, page
 from ui.draw import line_figure, show_pairs
 
+PAIRS = {"the run's validation identities": "validation", "every identity of another dataset": "dataset",
+         "an LFW-format pairs file": "file"}
+
 page.setup("Threshold")
 run = page.require_model("the threshold tuner")
+kind_col, target_col = st.columns([1, 2])
+kind = PAIRS[kind_col.selectbox("Study the threshold on", list(PAIRS))]
+target = "" if kind == "validation" else target_col.text_input(
+    "Dataset" if kind == "dataset" else "Pairs file", placeholder="a dataset name or folder" if kind == "dataset"
+    else "/path/to/lfw/pairsDevTest.txt").strip()
+if kind != "validation" and not target:
+    st.stop()
 try:
-    scores, data = cached.validation(run)
+    scores, data = cached.scores(run, kind, target)
     saved = decision_threshold(run)
 except SiameseError as exc:
     st.error(str(exc))
@@ -49,7 +59,7 @@ fig.add_scatter(x=[far], y=[tar], mode="markers", marker=dict(size=14, color="re
 fig.add_scatter(x=[0, 1], y=[1, 0], mode="lines", line=dict(dash="dot", color="grey"), name="EER line")
 roc_col.plotly_chart(fig, width="stretch")
 
-fig = line_figure("Distances of validation pairs", "distance", "pairs", height=380)
+fig = line_figure("Distances of the pairs", "distance", "pairs", height=380)
 for label, value, colour in (("genuine (same = 1)", 1, "#2a9d8f"), ("impostor (same = 0)", 0, "#e76f51")):
     fig.add_trace(go.Histogram(x=scores.distances[scores.same == value], name=label, opacity=0.6,
                                marker_color=colour, nbinsx=60))

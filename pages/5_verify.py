@@ -3,7 +3,7 @@
 import streamlit as st
 
 from siamese.errors import SiameseError
-from siamese.faces import face_tensor, prepare_face
+from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
 from siamese.gallery import enrol_photos
 from siamese.runs.folder import decision_threshold
 from ui import cached, page, workspace
@@ -34,7 +34,7 @@ largest = options[1].checkbox("Use the largest face when there are several", val
 def crop(source, failure: str = ""):
     """The face crop of a photo, or None after showing why there is none (after `failure`)."""
     try:
-        return prepare_face(source, detect=detect, allow_largest=largest)
+        return prepare_face(source, photo_cut(trained.faces, detect), largest)
     except SiameseError as exc:
         st.error(f"{failure}{exc}")
         return None

@@ -1,4 +1,6 @@
-"""Training-time augmentation: Koch et al.'s random affine, horizontal flip, brightness and contrast.
+"""Training-time augmentation: a random affine, horizontal flip, brightness and contrast, with the ranges
+of a named preset (AUGMENTATIONS): Koch et al.'s, or a similarity (no shear, gentler) for aligned faces,
+whose eyes and mouth sit where the template put them.
 
 The geometry is the one of `torchvision.transforms.v2.RandomAffine` (same parameters, same matrix; a test
 checks the result against `torchvision.transforms.v2.functional.affine`), but drawn per image and applied
@@ -22,6 +24,25 @@ SCALE_RANGE = 0.2
 TRANSLATE_FRACTION = 0.05
 BRIGHTNESS = 0.2
 CONTRAST = 0.2
+
+
+@dataclass(frozen=True)
+class Ranges:
+    """Half-widths at strength 1: degrees, degrees, scale fraction, fraction of the side, factors."""
+
+    rotation: float
+    shear: float
+    scale: float
+    translate: float
+    brightness: float
+    contrast: float
+
+
+KOCH = Ranges(ROTATION_DEGREES, SHEAR_DEGREES, SCALE_RANGE, TRANSLATE_FRACTION, BRIGHTNESS, CONTRAST)
+# For faces aligned on a template: shear distorts what alignment made regular; a tenth of zoom and 8
+# degrees of roll is what detection and alignment leave (the ranges the LFW search settled on).
+SIMILARITY = Ranges(8.0, 0.0, 0.1, TRANSLATE_FRACTION, BRIGHTNESS, CONTRAST)
+AUGMENTATIONS = {"koch": KOCH, "similarity": SIMILARITY}
 
 
 @dataclass
@@ -77,22 +98,23 @@ def apply_affine(x: torch.Tensor, p: AffineParams, padding_mode: str = "border")
 class Augmenter:
     """Draws per-image parameters from a seeded generator and applies them to a float batch in [0, 1]."""
 
-    def __init__(self, strength: float = 1.0, seed: int = 0):
+    def __init__(self, strength: float = 1.0, seed: int = 0, ranges: Ranges = KOCH):
         self.strength = strength
+        self.ranges = ranges
         self.generator = torch.Generator().manual_seed(seed)
 
     def _uniform(self, n: int, half_width: float, centre: float = 0.0) -> torch.Tensor:
         return centre + (torch.rand(n, generator=self.generator) * 2 - 1) * half_width
 
     def params(self, n: int, height: int, width: int) -> AffineParams:
-        s = self.strength
+        s, r = self.strength, self.ranges
         return AffineParams(
-            angle=self._uniform(n, ROTATION_DEGREES * s),
-            tx=torch.round(self._uniform(n, TRANSLATE_FRACTION * s * width)),
-            ty=torch.round(self._uniform(n, TRANSLATE_FRACTION * s * height)),
-            scale=self._uniform(n, SCALE_RANGE * s, 1.0),
-            shear_x=self._uniform(n, SHEAR_DEGREES * s),
-            shear_y=self._uniform(n, SHEAR_DEGREES * s),
+            angle=self._uniform(n, r.rotation * s),
+            tx=torch.round(self._uniform(n, r.translate * s * width)),
+            ty=torch.round(self._uniform(n, r.translate * s * height)),
+            scale=self._uniform(n, r.scale * s, 1.0),
+            shear_x=self._uniform(n, r.shear * s),
+            shear_y=self._uniform(n, r.shear * s),
             flip=torch.rand(n, generator=self.generator) < 0.5,
         )
 
@@ -101,8 +123,8 @@ class Augmenter:
             return x
         n = x.shape[0]
         p = self.params(n, x.shape[2], x.shape[3])
-        brightness = self._uniform(n, BRIGHTNESS * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
-        contrast = self._uniform(n, CONTRAST * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
+        brightness = self._uniform(n, self.ranges.brightness * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
+        contrast = self._uniform(n, self.ranges.contrast * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
         p = AffineParams(*(t.to(x.device) for t in vars(p).values()))
         x = apply_affine(x, p)
         x = (x * brightness).clamp(0, 1)

@@ -15,7 +15,6 @@ from .config import TrainConfig, field_types
 from .errors import SiameseError
 from .runs.progress import clock
 
-
 # Long spellings of the one-letter fields: torchrun reads the whole command line before handing it on, and
 # stops at `--p` as an ambiguous abbreviation of its own `--print-completion`.
 ALIASES = {"p": "--identities-per-batch", "k": "--images-per-identity"}
@@ -79,7 +78,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.run and values:
         raise SiameseError(f"--run trains the configuration in {args.run}/config.json as it is; change it "
                            f"there, not with --{next(iter(values)).replace('_', '-')}")
-    config = None if args.resume else run_config(Path(args.run)) if args.run else TrainConfig.from_dict(values)
+    config = None if args.resume else run_config(Path(args.run)) if args.run else _new_config(values, args.data_dir)
     # Under torchrun every process runs this command; they join one process group, and rank 0 alone
     # creates the run folder, shows progress and prints the result.
     world = init_world(config.device if config else values.get("device", "auto"))
@@ -101,6 +100,16 @@ def cmd_train(args: argparse.Namespace) -> int:
                           **({"val_auc": result.final["val_auc"], "val_eer": result.final["val_eer"]}
                              if result.final else {})}))
     return 0 if result.status in ("finished", "stopped") else 3
+
+
+def _new_config(values: dict, data_dir: str) -> TrainConfig:
+    """The configuration of a new run: the defaults for its dataset (`recipes.defaults_for`), then the
+    options given."""
+    from .recipes import defaults_for
+
+    data = values.get("data", TrainConfig().data)
+    defaults, _ = defaults_for(data, data_dir, values.get("faces", "auto"))
+    return TrainConfig.from_dict({**defaults, **values})
 
 
 def _train_new(config: TrainConfig, args: argparse.Namespace, progress, world):

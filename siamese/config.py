@@ -13,15 +13,17 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from .augment import AUGMENTATIONS
 from .data.dataset import LOADING_MODES
 from .data.images import COLOURS
-from .device import DEVICES
+from .device import DEVICES, PRECISIONS
 from .distances import DISTANCES
 from .errors import ConfigError
 from .faces import FACE_CUTS
 from .losses import LOSSES, MINERS
 from .models import MODELS
 from .optim import OPTIMIZERS, SCHEDULES
+from .sampling import SAMPLERS
 
 # Fields where None means "the loss's default" (margin), "no limit" (max_seconds) or "nobody" (exclude_people).
 OPTIONAL_FIELDS = ("margin", "max_seconds", "exclude_people")
@@ -45,6 +47,7 @@ class TrainConfig:
                         "its five landmarks (photographs), whole takes each image as it is (face crops, like "
                         "ORL's); auto aligns images over 160 px and takes smaller ones whole", choices=FACE_CUTS)
     normalize: bool = _field(True, "L2-normalise embeddings (unit length)")
+    flip_average: bool = _field(False, "outside training, average each embedding with that of the mirror image")
     pretrained: bool = _field(False, "resnet18 only: start from ImageNet weights found in the local torch cache")
     loss: str = _field("cosface", "training loss", choices=tuple(LOSSES))
     margin: float | None = _field(None, MARGIN_HELP)
@@ -57,17 +60,24 @@ class TrainConfig:
     weight_decay: float = _field(0.0, "weight decay (L2 penalty)")
     p: int = _field(16, "identities per batch (P of a P x K batch)")
     k: int = _field(4, "images per identity in a batch (K of a P x K batch)")
+    sampler: str = _field("pk", "batches of P identities x K images (pk), or P x K images drawn at random "
+                          "(uniform; for cosface and arcface)", choices=tuple(SAMPLERS))
     epochs: int = _field(80, "maximum number of epochs (one epoch: as many images as the training set holds)")
     max_seconds: float | None = _field(None, "time budget for training, seconds; checked before every update")
     eval_every: int = _field(1, "evaluate the validation identities every this many epochs")
     augment: bool = _field(True, "random affine, flip, brightness and contrast on training images")
-    augment_strength: float = _field(1.0, "scales the augmentation ranges (0 = none, 1 = Koch et al.'s)")
+    augmentation: str = _field("koch", "augmentation ranges: Koch et al.'s affine, or a similarity without "
+                               "shear for aligned faces", choices=tuple(AUGMENTATIONS))
+    augment_strength: float = _field(1.0, "scales the augmentation ranges (0 = none, 1 = the preset's)")
     val_fraction: float = _field(0.25, "fraction of identities held out for validation")
     exclude_people: str | None = _field(None, "a people file (LFW's format, one name a line, or a pairs file) "
                                         "whose people are kept out of training and validation: a protocol's "
                                         "test people")
     seed: int = _field(0, "random seed for the split, sampling, augmentation and initial weights")
     device: str = _field("auto", "auto picks CUDA, then MPS, then the CPU", choices=DEVICES)
+    precision: str = _field("fp32", "arithmetic of the network in training: fp32, bf16, or auto (bf16 where the "
+                            "hardware has it: recent GPUs, CPUs with AVX512-BF16; 1.5-2.9 times faster)",
+                            choices=PRECISIONS)
     data_loading: str = _field("auto", "memory decodes every image once up front; stream decodes each batch "
                                "from disk in DataLoader workers; auto streams large folders", choices=LOADING_MODES)
     loader_workers: int = _field(4, "DataLoader worker processes decoding images when streaming")
@@ -210,14 +220,14 @@ def coerce(name: str, value: Any) -> Any:
         raise ConfigError(f"{name}: {value!r} is not a valid {kind.__name__}") from None
 
 
-def to_query(config: TrainConfig) -> dict[str, str]:
-    """The fields of `config` that differ from the defaults, as URL query parameters (booleans as 'true' /
-    'false'), so a configuration can be shared as a link."""
-    defaults = TrainConfig()
+def to_query(config: TrainConfig, base: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The fields of `config` that differ from `base` (default: TrainConfig's defaults), as URL query
+    parameters (booleans as 'true' / 'false'), so a configuration can be shared as a link."""
+    defaults = {**TrainConfig().to_dict(), **(base or {})}
     query = {}
     for f in fields(TrainConfig):
         value = getattr(config, f.name)
-        if value != getattr(defaults, f.name) and value is not None:
+        if value != defaults[f.name] and value is not None:
             query[f.name] = str(value).lower() if isinstance(value, bool) else str(value)
     return query
 

@@ -19,3 +19,22 @@ def pick_device(name: str = "auto") -> torch.device:
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
         raise ModelError(f"device: {name} was asked for but is not available here; use 'auto' or 'cpu'")
     return torch.device(name)
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """Whether training computes in bfloat16 (autocast): 'auto' where the hardware does it natively, CUDA
+    GPUs from Ampere on and CPUs with bf16 instructions (AVX512-BF16, AMX), where it is 1.5-2 times
+    faster for the same accuracy; 'bf16' anywhere autocast allows; 'fp32' never."""
+    if precision == "fp32" or device.type == "mps":
+        return False
+    if precision == "bf16":
+        return True
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

@@ -11,6 +11,7 @@ None for a loss without one): a configuration's margin of None means "the loss's
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -171,13 +172,50 @@ class CosFaceLoss(nn.Module):
         return cls(n_classes, config.embedding_dim, config.margin)
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        cosine = F.normalize(embeddings, dim=1) @ F.normalize(self.centres, dim=1).T
+        cosine = F.normalize(embeddings.float(), dim=1) @ F.normalize(self.centres, dim=1).T
         cosine = cosine - self.margin * F.one_hot(labels, cosine.shape[1])
         return F.cross_entropy(self.scale * cosine, labels)
 
 
+class ArcFaceLoss(nn.Module):
+    """ArcFace (Deng et al. 2019): as CosFace, but the margin is an angle added to the genuine class's,
+    cos(theta + margin), the same for every identity on the sphere. Where theta + margin would pass pi the
+    penalty falls back to CosFace's form, so the logit keeps falling with the angle."""
+
+    default_margin = 0.5  # Deng et al.'s, in radians
+
+    def __init__(self, n_classes: int, embedding_dim: int, margin: float | None = None, scale: float = 30.0):
+        super().__init__()
+        if n_classes < 2:
+            raise ConfigError("loss: arcface needs the number of training identities (at least 2)")
+        self.centres = nn.Parameter(torch.randn(n_classes, embedding_dim) * 0.01)
+        self.margin = self.default_margin if margin is None else margin
+        self.scale = scale
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, n_classes: int) -> "ArcFaceLoss":
+        return cls(n_classes, config.embedding_dim, config.margin)
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        cosine = F.normalize(embeddings.float(), dim=1) @ F.normalize(self.centres, dim=1).T
+        cosine = cosine.clamp(-1 + 1e-7, 1 - 1e-7)  # acos' gradient is infinite at +-1
+        target = cosine.gather(1, labels[:, None])
+        shifted = arcface_logit(target, self.margin)
+        cosine = cosine.scatter(1, labels[:, None], shifted)
+        return F.cross_entropy(self.scale * cosine, labels)
+
+
+def arcface_logit(cosine: torch.Tensor, margin: float) -> torch.Tensor:
+    """cos(theta + margin) for theta = acos(cosine) while theta + margin <= pi; past it, cosine minus
+    margin * sin(margin), which meets it there and keeps decreasing (Deng et al.'s 'easy margin' off)."""
+    threshold = math.cos(math.pi - margin)
+    shifted = cosine * math.cos(margin) - torch.sqrt(1 - cosine * cosine) * math.sin(margin)
+    return torch.where(cosine > threshold, shifted, cosine - math.sin(math.pi - margin) * margin)
+
+
 LOSSES: dict[str, type[nn.Module]] = {
     "cosface": CosFaceLoss,
+    "arcface": ArcFaceLoss,
     "triplet": TripletLoss,
     "contrastive": ContrastiveLoss,
     "bce": BCELoss,
@@ -192,8 +230,8 @@ def default_margin(loss: str) -> float | None:
 
 
 def build_loss(config: TrainConfig, n_classes: int = 0) -> nn.Module:
-    """The loss a configuration names; `n_classes` (training identities) is needed by cosface only.
-    Its parameters (the BCE head, the CosFace centres) are saved with the model."""
+    """The loss a configuration names; `n_classes` (training identities) is needed by cosface and arcface.
+    Its parameters (the BCE head, the class centres) are saved with the model."""
     if config.loss not in LOSSES:
         raise ConfigError(f"loss: unknown {config.loss!r}; known: {', '.join(LOSSES)}")
     return LOSSES[config.loss].from_config(config, n_classes)

@@ -129,3 +129,18 @@ def small_run(tmp_path_factory):
     run = new_run_dir(root / "runs", "r1")
     train(config, run, data_dir=root / "data")
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def the_projects_data_folder_is_left_alone():
+    """No test writes into the project's own data/ folder (a face cache, an extracted zip): tests make
+    their data in tmp_path."""
+    data = Path(__file__).resolve().parents[1] / "data"
+
+    def listing() -> set[str]:
+        return {str(p.relative_to(data)) for folder in (data, data / ".faces") if folder.is_dir()
+                for p in folder.iterdir()}
+
+    before = listing()
+    yield
+    assert listing() <= before, f"tests wrote into {data}: {sorted(listing() - before)[:5]}"

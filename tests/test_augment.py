@@ -7,8 +7,10 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from siamese.augment import (
+    AUGMENTATIONS,
     ROTATION_DEGREES,
     SCALE_RANGE,
+    SIMILARITY,
     TRANSLATE_FRACTION,
     AffineParams,
     Augmenter,
@@ -107,3 +109,10 @@ def test_parameters_stay_within_koch_ranges_scaled_by_strength():
     assert torch.equal(p.tx, p.tx.round()) and p.tx.abs().max() <= round(TRANSLATE_FRACTION * strength * width)
     assert 0.4 < p.flip.float().mean() < 0.6
     assert p.angle.std() > 0.5 * ROTATION_DEGREES * strength / 3 ** 0.5
+
+
+def test_the_similarity_preset_never_shears():
+    params = Augmenter(1.0, seed=0, ranges=SIMILARITY).params(500, 64, 64)
+    assert params.shear_x.abs().max() == 0 and params.shear_y.abs().max() == 0
+    assert params.angle.abs().max() <= 8 and (params.scale - 1).abs().max() <= 0.1
+    assert set(AUGMENTATIONS) == {"koch", "similarity"}

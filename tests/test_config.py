@@ -44,7 +44,7 @@ def test_each_invalid_value_raises_config_error_naming_the_field(field, value):
 
 @pytest.mark.parametrize("loss", LOSSES)
 def test_margin_default_depends_on_the_loss_that_owns_it(loss):
-    expected = {"cosface": 0.35, "contrastive": 1.0, "triplet": 0.2, "bce": None}[loss]
+    expected = {"cosface": 0.35, "arcface": 0.5, "contrastive": 1.0, "triplet": 0.2, "bce": None}[loss]
     assert TrainConfig(loss=loss).margin is None and default_margin(loss) == expected
     built = build_loss(TrainConfig(loss=loss), 4)
     assert getattr(built, "margin", None) == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from siamese.device import pick_device
+from siamese.device import pick_device, uses_bf16
 from siamese.errors import ModelError
 
 
@@ -20,3 +20,10 @@ def test_auto_device_is_the_cpu_here():
 def test_asking_for_missing_cuda_raises_model_error():
     with pytest.raises(ModelError, match="cuda"):
         pick_device("cuda")
+
+
+def test_precision_follows_the_hardware_unless_named():
+    cpu = torch.device("cpu")
+    assert uses_bf16("fp32", cpu) is False and uses_bf16("bf16", cpu) is True
+    assert uses_bf16("auto", cpu) == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert uses_bf16("bf16", torch.device("mps")) is False

@@ -13,10 +13,12 @@ from siamese.errors import ConfigError
 from siamese.losses import (
     LOSSES,
     MINERS,
+    ArcFaceLoss,
     BCELoss,
     ContrastiveLoss,
     CosFaceLoss,
     TripletLoss,
+    arcface_logit,
     build_loss,
     contrastive,
 )
@@ -199,7 +201,7 @@ def test_unknown_mining_raises_config_error_listing_the_known():
 
 def test_unknown_loss_raises_config_error_listing_the_known():
     config = TrainConfig()
-    config.loss = "arcface"  # past validation, as a hand-edited run might be
+    config.loss = "sphereface"  # past validation, as a hand-edited run might be
     with pytest.raises(ConfigError, match="loss") as info:
         build_loss(config)
     assert all(name in str(info.value) for name in LOSSES)
@@ -256,3 +258,39 @@ def test_cosface_needs_the_number_of_identities():
     with pytest.raises(ConfigError, match="cosface"):
         build_loss(TrainConfig(loss="cosface"))
     assert isinstance(build_loss(TrainConfig(loss="cosface"), 5), CosFaceLoss)
+
+
+def arcface_reference(embeddings, labels, centres, margin, scale):
+    """Per sample: -log softmax of scale * (cos of each angle, the true class's angle plus the margin, or,
+    past pi, cos minus margin * sin(margin))."""
+    total = 0.0
+    for e, y in zip(embeddings.tolist(), labels.tolist()):
+        logits = []
+        for c, centre in enumerate(centres.tolist()):
+            cos = sum(a * b for a, b in zip(e, centre)) / (math.sqrt(sum(a * a for a in e)) *
+                                                            math.sqrt(sum(b * b for b in centre)))
+            if c == y:
+                theta = math.acos(max(-1.0, min(1.0, cos)))
+                cos = math.cos(theta + margin) if theta + margin <= math.pi else cos - math.sin(math.pi - margin) * margin
+            logits.append(scale * cos)
+        top = max(logits)
+        total += top + math.log(sum(math.exp(v - top) for v in logits)) - logits[y]
+    return total / len(labels)
+
+
+def test_arcface_matches_a_loop_reference():
+    torch.manual_seed(4)
+    embeddings, labels = torch.randn(12, 5), torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3])
+    loss = ArcFaceLoss(4, 5, margin=0.5, scale=30.0)
+    with torch.no_grad():
+        loss.centres.copy_(torch.randn(4, 5))
+        loss.centres[3] = -embeddings[3]  # an angle near pi: the fallback branch
+    expected = arcface_reference(embeddings, labels, loss.centres.detach(), 0.5, 30.0)
+    assert loss(embeddings, labels).item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_arcface_logit_falls_with_the_angle_everywhere():
+    cosine = torch.linspace(-1 + 1e-6, 1 - 1e-6, 2001)
+    logit = arcface_logit(cosine, 0.5)
+    assert (logit.diff() > 0).all()  # a smaller angle (larger cosine) always scores higher
+    assert (logit < cosine).all()    # and the margin always penalises the true class

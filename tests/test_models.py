@@ -68,3 +68,21 @@ def test_unknown_model_lists_the_known():
 def test_to_input_maps_uint8_to_minus_one_one():
     images = torch.tensor([0, 255, 51], dtype=torch.uint8).view(1, 1, 1, 3)
     assert to_input(images).flatten().tolist() == pytest.approx([-1.0, 1.0, -0.6])
+
+
+def test_flip_average_embeds_an_image_and_its_mirror_alike_outside_training():
+    torch.manual_seed(0)
+    model = build_model(TrainConfig(model="face_resnet", input_size=32, embedding_dim=16, colour="rgb",
+                                    flip_average=True)).eval()
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model(x.flip(3)), rtol=1e-4, atol=1e-5)
+        plain = build_model(TrainConfig(model="face_resnet", input_size=32, embedding_dim=16, colour="rgb")).eval()
+        plain.load_state_dict(model.state_dict())
+        assert (plain(x) - plain(x.flip(3))).abs().max() > 1e-3
+    model.train()
+    assert (model(x) - model(x.flip(3))).abs().max() > 1e-3  # training sees each image as it is
+
+
+def test_inputs_are_channels_last_for_the_convolution_kernels():
+    assert to_input(torch.zeros(2, 3, 8, 8, dtype=torch.uint8)).is_contiguous(memory_format=torch.channels_last)

@@ -10,7 +10,14 @@ import pytest
 import torch
 
 from siamese.errors import SiameseError
-from siamese.sampling import PKSampler, all_pairs, all_triplets, pair_masks
+from siamese.sampling import (
+    PKSampler,
+    UniformSampler,
+    all_pairs,
+    all_triplets,
+    build_sampler,
+    pair_masks,
+)
 
 # Images per identity: 5, 2, 3, 1 (left out: no genuine pair), 4, 6; 21 images in all.
 COUNTS = [5, 2, 3, 1, 4, 6]
@@ -93,3 +100,32 @@ def test_all_triplets_equals_a_loop_enumeration():
     expected = [[a, p, q] for a in range(n) for p in range(n) for q in range(n)
                 if p != a and labels[p] == labels[a] and labels[q] != labels[a]]
     assert all_triplets(BATCH_LABELS).tolist() == expected
+
+
+def test_uniform_batches_cover_every_image_once_an_epoch_and_resume_exactly():
+    labels = torch.arange(10).repeat_interleave(5)  # 50 images
+    sampler = UniformSampler(labels, 16, seed=0)
+    epoch = list(sampler.epoch())
+    assert len(epoch) == sampler.batches_per_epoch == 3 and all(len(b) == 16 for b in epoch)
+    flat = np.concatenate(epoch)
+    assert len(set(flat.tolist())) == 48  # distinct images; the last two, a short batch, are left out
+    state = sampler.state()
+    following = list(sampler.epoch())
+    again = UniformSampler(labels, 16, seed=99)
+    again.set_state(state)
+    assert all(np.array_equal(a, b) for a, b in zip(following, again.epoch()))
+
+
+def test_uniform_ranks_take_different_batches_of_the_same_permutation():
+    labels = torch.arange(10).repeat_interleave(8)
+    ranks = [list(UniformSampler(labels, 8, seed=1, rank=r, world_size=2).epoch()) for r in (0, 1)]
+    assert len(ranks[0]) == len(ranks[1]) == 5
+    together = np.concatenate(ranks[0] + ranks[1])
+    assert len(set(together.tolist())) == len(together) == 80
+
+
+def test_samplers_by_name():
+    labels = torch.arange(6).repeat_interleave(4)
+    assert isinstance(build_sampler("uniform", labels, 4, 2, 0), UniformSampler)
+    assert build_sampler("uniform", labels, 4, 2, 0).batch_size == 8
+    assert isinstance(build_sampler("pk", labels, 4, 2, 0), PKSampler)

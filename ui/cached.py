@@ -10,7 +10,9 @@ import streamlit as st
 
 from siamese import projection
 from siamese.data.preview import preview
-from siamese.evaluate.run import run_roc, validation_scores
+from siamese.faces.cache import Preparation
+from siamese.runs.launch import training_threads
+from siamese.evaluate.run import dataset_scores, pairs_file_scores, run_roc, validation_scores
 from siamese.gallery import Gallery
 from siamese.runs.files import file_fingerprint
 from siamese.runs.folder import RunPaths
@@ -33,19 +35,42 @@ def model(run: Path, checkpoint: Path | None = None) -> TrainedModel:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
-def dataset(source: str, size: int = 64, colour: str = "grey"):
+def dataset(source: str, size: int = 64, colour: str = "grey", cut: str = "whole"):
     """(images to show, count rows of the whole dataset): see `siamese.data.preview.preview`."""
-    return preview(source, size, colour, workspace.DATA_DIR)
+    return preview(source, size, colour, workspace.DATA_DIR, cut=cut)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Embedding the validation pairs…")
-def _validation(run: str, key: tuple):
-    return validation_scores(model(Path(run)), workspace.DATA_DIR)
+@st.cache_resource
+def preparations() -> dict[str, Preparation]:
+    """Face preparations started from the Data page, by folder: one a folder, shared by every session,
+    so a reload or a second tab shows the one already running."""
+    return {}
 
 
-def validation(run: Path):
-    """(PairScores of the run's validation identities, those images)."""
-    return _validation(str(run), model_key(run))
+def prepare(folder: Path) -> Preparation:
+    """The preparation of a folder's faces: the one running, or a new one on one core fewer than the
+    machine has (the other is the dashboard's)."""
+    jobs = preparations()
+    if str(folder) not in jobs or not (jobs[str(folder)].running or jobs[str(folder)].result):
+        jobs[str(folder)] = Preparation(folder, workspace.DATA_DIR, training_threads())
+    return jobs[str(folder)]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Embedding the pairs…")
+def _scores(run: str, key: tuple, pairs: str, target: str):
+    trained = model(Path(run))
+    if pairs == "dataset":
+        return dataset_scores(trained, target, workspace.DATA_DIR)
+    if pairs == "file":
+        return pairs_file_scores(trained, target, data_dir=workspace.DATA_DIR)
+    return validation_scores(trained, workspace.DATA_DIR)
+
+
+def scores(run: Path, pairs: str = "validation", target: str = ""):
+    """(PairScores, the images they index): of the run's validation identities ('validation'), of every
+    identity of another dataset ('dataset', `target` its name), or of a pairs file ('file', `target` its
+    path)."""
+    return _scores(str(run), model_key(run), pairs, target)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the ROC curve…")

@@ -37,7 +37,9 @@ def builtin_folder(name: str, data_dir: str | Path = "data") -> Path | None:
     its pairs files); None for the built-ins held as arrays."""
     if name != "lfw":
         return None
-    from sklearn.datasets._lfw import _check_fetch_lfw  # the fetcher's own download and unpacking
+    from sklearn.datasets._lfw import (
+        _check_fetch_lfw,  # the fetcher's own download and unpacking
+    )
 
     cache = Path(data_dir) / "sklearn"
     try:

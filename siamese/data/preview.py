@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dataclasses import dataclass
+
 from ..augment import Augmenter
+from ..faces.cache import PreparedFaces, cached_faces, resolve_cut
 from ..models import to_unit
 from .builtin import builtin_is_cached
 from .dataset import FaceDataset, decode_identities
@@ -36,6 +39,29 @@ def default_source(data_dir: str | Path = "data") -> tuple[str, str | None]:
     return "digits", FACES_NOTE
 
 
+@dataclass
+class FacePlan:
+    """How a dataset's faces are cut ('align' or 'whole'), why, and, for a folder whose faces are aligned,
+    whether the face cache holds them yet (`prepared`)."""
+
+    cut: str
+    reason: str
+    folder: Path | None
+    prepared: PreparedFaces | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """The faces must be found and aligned before they can be shown or trained on."""
+        return self.cut == "align" and self.prepared is None
+
+
+def face_plan(source: str, data_dir: str | Path = "data") -> FacePlan:
+    opened = open_source(source, data_dir)
+    cut, reason = resolve_cut("auto", opened.folder, opened.name)
+    prepared = cached_faces(opened.folder, data_dir) if cut == "align" else None
+    return FacePlan(cut, reason, opened.folder, prepared)
+
+
 def identity_counts(dataset: FaceDataset) -> list[dict]:
     """One row per identity: name and image count, most images first."""
     return _rows(dataset.counts())
@@ -47,17 +73,18 @@ def _rows(counts: dict[str, int]) -> list[dict]:
 
 
 def preview(source: str, size: int, colour: str, data_dir: str | Path = "data",
-            max_images: int | None = None) -> tuple[FaceDataset, list[dict]]:
-    """(images to look at, a count row per identity of the whole dataset). A folder of more than
-    `max_images` (default PREVIEW_MAX_IMAGES) images is not decoded whole: its counts come from the file
-    names, and the images shown are a seeded sample of identities, up to PREVIEW_PER_IDENTITY images each
-    (said in `problems`)."""
+            max_images: int | None = None, cut: str = "whole") -> tuple[FaceDataset, list[dict]]:
+    """(images to look at, a count row per identity of the whole dataset), the faces cut as `cut` says
+    (with 'align', the folder's aligned crops: see `faces.cache`). A folder of more than `max_images`
+    (default PREVIEW_MAX_IMAGES) images is not decoded whole: its counts come from the file names, and the
+    images shown are a seeded sample of identities, up to PREVIEW_PER_IDENTITY images each (said in
+    `problems`)."""
     max_images = max_images or PREVIEW_MAX_IMAGES
     opened = open_source(source, data_dir)
     if opened.folder is None:
         dataset = opened.load(size, colour)
         return dataset, identity_counts(dataset)
-    scan = opened.scan()
+    scan = opened.images(cut)
     if scan.images <= max_images:
         dataset = decode_identities(scan.identities, size, colour, opened.label, scan.problems)
         return dataset, identity_counts(dataset)

@@ -8,7 +8,6 @@ import torch
 
 from ..distances import Distance
 
-
 # Genuine pairs one identity may give: enough for a person's variation, bounded so that one person with
 # hundreds of photos (George_W_Bush has 530 in LFW, 140,000 pairs) does not make the figures his own.
 GENUINE_PER_IDENTITY = 50

@@ -15,8 +15,16 @@ import numpy as np
 import torch
 
 from ..distances import Distance
-from .metrics import (Roc, best_accuracy_threshold, equal_error_rate, oneshot_accuracy, rates_at_threshold,
-                      roc, tar_at_far, threshold_at_far)
+from .metrics import (
+    Roc,
+    best_accuracy_threshold,
+    equal_error_rate,
+    oneshot_accuracy,
+    rates_at_threshold,
+    roc,
+    tar_at_far,
+    threshold_at_far,
+)
 from .pairs import evaluation_pairs, pair_distances
 
 

@@ -10,6 +10,7 @@ is found are listed and left out.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -20,8 +21,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-
-import fcntl
 
 from PIL import Image
 
@@ -67,6 +66,8 @@ def resolve_cut(faces: str, folder: Path | None, builtin: str | None = None) -> 
     'auto' aligns photographs and takes small images as the face crops they are."""
     if faces != "auto":
         return faces, "chosen in the configuration"
+    if builtin == "lfw":
+        return "align", "LFW's news photographs: each face is detected and aligned"
     if folder is None:
         return "whole", f"'{builtin}' holds face crops"
     side = typical_side(folder)
@@ -97,6 +98,46 @@ def cache_key(folder: Path, files: list[Path]) -> str:
         stat = path.stat()
         digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def cached_faces(folder: str | Path, data_dir: str | Path = "data") -> PreparedFaces | None:
+    """The folder's aligned faces if the cache holds them for the folder as it is now, else None; reads
+    only file sizes and times, so a page can ask on every visit."""
+    folder = Path(folder).resolve()
+    files = [path for paths in scan_folder(folder).identities.values() for path in paths]
+    target = Path(data_dir) / FACES_DIR / f"{_safe(folder.name)}-{cache_key(folder, files)}"
+    try:
+        return _read_manifest(target, folder) if target.is_dir() else None
+    except DatasetError:
+        return None
+
+
+class Preparation:
+    """`prepare_faces` in a background thread, for a dashboard that must not wait: `done` and `total`
+    photos so far, then `result` (PreparedFaces) or `error` (a message)."""
+
+    def __init__(self, folder: Path, data_dir: Path, workers: int | None = None):
+        import threading
+
+        self.folder, self.done, self.total = Path(folder), 0, 0
+        self.result: PreparedFaces | None = None
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._run, args=(data_dir, workers), daemon=True,
+                                       name=f"faces-{self.folder.name}")
+        self.thread.start()
+
+    def _run(self, data_dir: Path, workers: int | None) -> None:
+        try:
+            self.result = prepare_faces(self.folder, data_dir, self._progress, workers)
+        except DatasetError as exc:
+            self.error = str(exc)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive()
 
 
 def prepare_faces(folder: str | Path, data_dir: str | Path = "data", progress: Progress | None = None,
@@ -254,6 +295,7 @@ def _remove_older_caches(home: Path, folder: Path, keep: Path) -> None:
             manifest = {}
         if manifest.get("source") == str(folder):
             shutil.rmtree(other, ignore_errors=True)
+            other.with_name(other.name + ".lock").unlink(missing_ok=True)
 
 
 def _safe(name: str) -> str:

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 import torch
 from PIL import Image, ImageDraw, ImageOps
 
-from ..data.images import MAX_IMAGE_PIXELS, TOO_LARGE, load_image, to_mode, unreadable_reason
+from ..data.images import (
+    MAX_IMAGE_PIXELS,
+    TOO_LARGE,
+    load_image,
+    to_mode,
+    unreadable_reason,
+)
 from ..errors import ImageError
 from .align import align_face, crop_face
 from .detect import Face, FaceError, detect_faces

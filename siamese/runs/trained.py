@@ -21,7 +21,6 @@ from .files import load_torch_with_digest, read_json
 from .folder import RunPaths, run_config
 
 
-
 @dataclass
 class TrainedModel:
     config: TrainConfig
@@ -57,9 +56,18 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
     target = pick_device(device)
     model.to(target).eval()
     loss.to("cpu").eval()
-    # Runs from before faces were recorded were all trained on whole images.
     return TrainedModel(config, model, pair_distance_fn(config, loss), digest, target, run_dir,
-                        split.get("faces", "whole"))
+                        recorded_faces(run_dir, split))
+
+
+def recorded_faces(run_dir: Path, split: dict) -> str:
+    """How the run's faces were cut ('align' or 'whole'), as its split records; runs from before it was
+    recorded were all trained on whole images. RunError for a record this version cannot apply."""
+    faces = split.get("faces", "whole")
+    if faces not in ("align", "whole"):
+        raise RunError(f"run {Path(run_dir).name} records its faces as cut {faces!r}, which this version "
+                       "cannot apply to photos; train a new run")
+    return faces
 
 
 def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None = None,
@@ -70,7 +78,7 @@ def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None
     a large streamed dataset is not read whole."""
     config = config or run_config(Path(run_dir))
     record = read_json(RunPaths(Path(run_dir)).split)
-    cut = record.get("faces", "whole")
+    cut = recorded_faces(Path(run_dir), record)
     if data or split == "all":
         source = open_source(data or config.data, data_dir)
         return source.load(config.input_size, config.colour, cut=cut if source.folder is not None else "whole")

@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ..augment import Augmenter
+from ..augment import AUGMENTATIONS, Augmenter
 from ..config import TrainConfig
 from ..data.dataset import FaceDataset
+from ..device import uses_bf16
 from ..errors import RunError
 from ..evaluate.scores import evaluate_embeddings
 from ..losses import build_loss, pair_distance_fn
@@ -34,7 +35,7 @@ from ..optim import build_optimizer, set_learning_rate
 from ..runs.files import append_metrics, load_torch, save_torch, write_json
 from ..runs.folder import RunPaths, run_config, save_threshold
 from ..runs.status import write_status
-from ..sampling import PKSampler
+from ..sampling import PKSampler, UniformSampler, build_sampler
 from .distributed import World, init_world
 from .inputs import batch_source, prepare_data
 
@@ -45,6 +46,10 @@ Callback = Callable[[dict], None]
 CHECKPOINT_SECONDS = 20.0
 SNAPSHOT_MAX_PARAMETERS = 5_000_000
 ONESHOT_TRIALS_PER_EPOCH = 500
+# Steps between the moments the ranks agree (one all-reduce, which waits for the device): every step on a
+# CPU, where nothing runs ahead anyway; every 10 on a GPU, so the host queues work without waiting for it.
+# A non-finite loss is then caught within 10 steps, still before any checkpoint is written.
+SYNC_STEPS = {"cuda": 10}
 
 
 @dataclass
@@ -92,16 +97,21 @@ class _StopFlag:
 
 class _Objective(torch.nn.Module):
     """The embedding network and the loss as one module, so DistributedDataParallel averages the gradients
-    of both (CosFace's class centres and the BCE head are parameters too). With `gather` (and several
-    processes) the loss sees the embeddings of every process: see `World.gather`."""
+    of both (the class centres of CosFace and ArcFace and the BCE head are parameters too). With `gather`
+    (and several processes) the loss sees the embeddings of every process: see `World.gather`. With
+    `bf16`, the network computes in bfloat16 (autocast); the loss always in float32."""
 
-    def __init__(self, model: torch.nn.Module, loss_fn: torch.nn.Module, world: World, gather: bool):
+    def __init__(self, model: torch.nn.Module, loss_fn: torch.nn.Module, world: World, gather: bool,
+                 bf16: bool = False):
         super().__init__()
         self.model, self.loss_fn, self.world = model, loss_fn, world
         self.gather = gather and world.distributed
+        self.bf16 = bf16
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        embeddings = self.model(x)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            embeddings = self.model(x)
+        embeddings = embeddings.float()
         if self.gather:
             embeddings, labels = self.world.gather(embeddings, labels)
         return self.loss_fn(embeddings, labels)
@@ -114,7 +124,7 @@ class _State:
     model: torch.nn.Module
     loss_fn: torch.nn.Module
     optimizer: torch.optim.Optimizer
-    sampler: PKSampler
+    sampler: PKSampler | UniformSampler
     augment: Augmenter
     epoch: int = 0
     step: int = 0
@@ -137,11 +147,13 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
 
     model = build_model(config).to(device)
     loss_fn = build_loss(config, len(train_set.identities)).to(device)
-    objective = _Objective(model, loss_fn, world, config.gather_embeddings)
+    objective = _Objective(model, loss_fn, world, config.gather_embeddings, uses_bf16(config.precision, device))
     state = _State(model, loss_fn, build_optimizer(config.optimizer, list(objective.parameters()), config.lr,
                                                    config.weight_decay),
-                   PKSampler(train_set.labels, config.p, config.k, config.seed, world.rank, world.size),
-                   Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1 + world.rank))
+                   build_sampler(config.sampler, train_set.labels, config.p, config.k, config.seed, world.rank,
+                                 world.size),
+                   Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1 + world.rank,
+                             ranges=AUGMENTATIONS[config.augmentation]))
     if resume:
         _restore(paths, world, state)
     elif world.is_main:
@@ -156,35 +168,38 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     batches = batch_source(train_set, state.sampler, config, device)
     steps_total = config.epochs * state.sampler.batches_per_epoch
     start = last_checkpoint = time.perf_counter()
+    elapsed = 0.0
     validate = lambda losses: _validate(model, val_set, pair_distance_fn(config, loss_fn), device, state,
                                         losses, start, config.seed)
     final, ending = None, None  # ending: (status, message) once the run ends before the epoch limit
+    sync = SYNC_STEPS.get(device.type, 1)
     with _StopFlag(paths.stop, watch_file=world.is_main) as stop:
         while state.epoch < config.epochs and ending is None:
             state.epoch += 1
-            losses = []
+            losses, pending = [], []  # pending: losses on the device since the ranks last agreed
             tick = time.perf_counter()  # a step's time includes waiting for its batch (sampling, decoding)
             for images, labels in batches():
-                x = to_input(state.augment(to_unit(images)), device)
-                loss = objective(x, labels)
-                ending, elapsed, mean_loss = _agree(world, stop, loss.item(), start, config, state.step)
-                if ending:
-                    break
+                loss = objective(to_input(state.augment(to_unit(images)), device), labels)
+                pending.append(loss.detach())
+                if len(pending) == sync:
+                    ending, elapsed, mean_loss = _agree(world, stop, torch.stack(pending).mean().item(), start,
+                                                        config, state.step)
+                    if ending:
+                        break
                 set_learning_rate(state.optimizer, config.lr_schedule, config.lr,
                                   _progress(config, state.step, steps_total, elapsed))
                 state.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 state.optimizer.step()
                 state.step += 1
-                losses.append(mean_loss)
-                if world.is_main:
-                    images_per_second = len(labels) * world.size / max(time.perf_counter() - tick, 1e-9)
-                    record = {"kind": "step", "epoch": state.epoch, "step": state.step, "loss": mean_loss,
-                              "images": len(labels) * world.size, "images_per_second": images_per_second,
-                              "elapsed": elapsed, "steps_total": steps_total}
-                    append_metrics(paths.metrics, record)
-                    notify(_with_eta(record, config, steps_total))
-                tick = time.perf_counter()
+                if len(pending) == sync:
+                    losses.append(mean_loss)
+                    if world.is_main:
+                        _log_step(paths, notify, state, len(labels) * world.size * sync, tick, elapsed, mean_loss,
+                                  config, steps_total)
+                    pending, tick = [], time.perf_counter()
+            if ending and not losses and not pending:
+                state.epoch -= 1  # the run ended before this epoch's first update: it never began
             if (ending and ending[0] == "diverged") or not world.is_main:
                 continue  # rank 0 alone validates and writes; a diverged epoch has nothing worth keeping
             if losses and (state.epoch % config.eval_every == 0 or state.epoch == config.epochs):
@@ -232,6 +247,16 @@ class _FaceProgress:
                          "photos (once for this folder)", pid=os.getpid(), faces_done=done, faces_total=total)
 
 
+def _log_step(paths: RunPaths, notify: Callback, state: _State, images: int, tick: float, elapsed: float,
+              loss: float, config: TrainConfig, steps_total: int) -> None:
+    """One step record: the loss agreed on, and images a second since the last record."""
+    record = {"kind": "step", "epoch": state.epoch, "step": state.step, "loss": loss, "images": images,
+              "images_per_second": images / max(time.perf_counter() - tick, 1e-9), "elapsed": elapsed,
+              "steps_total": steps_total}
+    append_metrics(paths.metrics, record)
+    notify(_with_eta(record, config, steps_total))
+
+
 def _agree(world: World, stop: _StopFlag, loss: float, start: float, config: TrainConfig,
            step: int) -> tuple[tuple[str, str] | None, float, float]:
     """One all-reduce a step, before backward, so every rank takes the same decision: a non-finite loss
@@ -277,7 +302,8 @@ def _validate(model, val_set: FaceDataset, distance, device, state: _State, loss
             "train_loss": float(np.mean(losses)) if losses else None,
             "val_auc": result.auc, "val_eer": result.eer, "threshold": result.threshold,
             "val_accuracy": result.accuracy, "oneshot_accuracy": result.oneshot_accuracy,
-            "n_way": result.n_way, "elapsed": time.perf_counter() - start}
+            "n_way": result.n_way, "genuine_pairs": result.genuine_pairs, "impostor_pairs": result.impostor_pairs,
+            "elapsed": time.perf_counter() - start}
 
 
 def _snapshot_small(model: torch.nn.Module) -> bool:

@@ -1,22 +1,60 @@
-"""The benchmark's quick mode still runs end to end and writes its three outputs."""
+"""The benchmark's quick mode still runs end to end, every part, and writes its outputs."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 from bench import run as bench
 
+_spec = importlib.util.spec_from_file_location("shared_conftest", Path(__file__).parents[1] / "conftest.py")
+_shared = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
 
-def test_quick_benchmark_writes_report_json_and_chart(make_identity_folders, tmp_path):
-    data = make_identity_folders(n_identities=8, n_images=4)
+
+def lfw_like(root: Path) -> Path:
+    """images/<Name>/<Name>_NNNN.png for 12 synthetic people, with View 1 and View 2 files beside."""
+    names = [f"P_{chr(65 + i)}" for i in range(12)]
+    for identity, name in enumerate(names):
+        (root / "images" / name).mkdir(parents=True)
+        for k in range(1, 6):
+            _shared.identity_image(identity, k, 32).save(root / "images" / name / f"{name}_{k:04d}.png")
+    test = names[8:]
+    (root / "peopleDevTest.txt").write_text(f"{len(test)}\n" + "".join(f"{n}\t5\n" for n in test))
+    matched = [f"{n}\t1\t2" for n in test]
+    mismatched = [f"{test[i]}\t1\t{test[(i + 1) % 4]}\t2" for i in range(4)]
+    (root / "pairsDevTest.txt").write_text("4\n" + "\n".join(matched + mismatched) + "\n")
+    (root / "pairs.txt").write_text("2 2\n" + "\n".join(matched[:2] + mismatched[:2] + matched[2:] + mismatched[2:]) + "\n")
+    return root / "images"
+
+
+def test_quick_benchmark_runs_every_part_and_writes_report_json_and_charts(make_identity_folders, tmp_path):
+    crops = make_identity_folders(n_identities=8, n_images=4)
+    photos = lfw_like(tmp_path / "lfw")
     out = tmp_path / "docs"
-    assert bench.main(["--quick", "--data", str(data), "--seconds", "1", "--setups", "default", "tutorial",
-                       "--out", str(out)]) == 0
+    assert bench.main(["--quick", "--crops", str(crops), "--photos", str(photos), "--setups", "default", "tutorial",
+                       "--data-dir", str(tmp_path / "data"), "--out", str(out)]) == 0
     results = json.loads((out / "benchmarks.json").read_text())
-    assert {r["setup"] for r in results["quality"]} == {"default", "tutorial"}
-    for run in results["quality"]:
-        assert 0.0 <= run["auc"] <= 1.0 and 0.0 <= run["oneshot"] <= 1.0
-        assert run["curve"], "each setup records AUC against time"
-    assert results["speed"]["raw"]["images_per_second"] > 0
+    assert {r["setup"] for r in results["crops"]} == {r["setup"] for r in results["photos"]} == {"default", "tutorial"}
+    for run in results["crops"]:
+        assert 0.0 <= run["auc"] <= 1.0 and 0.0 <= run["oneshot"] <= 1.0 and run["curve"]
+    for run in results["photos"]:
+        assert run["view1"]["genuine_pairs"] == run["view1"]["impostor_pairs"] == 4
+        assert 0.0 <= run["view1"]["accuracy"] <= 1.0 and run["curve"]
+    assert set(results["demo"]) == {"LFW", "faces"}
+    assert results["speed"]["raw"]["face crops default"]["images_per_second"] > 0
     assert 0 < results["speed"]["pipeline_ratio"]
     text = (out / "BENCHMARKS.md").read_text()
-    assert "| default |" in text and "| tutorial |" in text and "GFLOP/s" in text
-    assert (out / "auc_vs_time.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "## Photographs: LFW" in text and "## Face crops: ORL" in text and "| tutorial |" in text
+    assert "## The webcam demo, measured" in text and "GFLOP/s" in text and "## Against the targets" in text
+    for chart in ("auc_vs_time.png", "lfw_vs_time.png"):
+        assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_device_that_is_not_there_is_said_and_skipped(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    assert bench.main(["--device", "cuda", "--out", str(tmp_path / "docs")]) == 0
+    assert "cuda was asked for but is not available" in capsys.readouterr().err
+    assert not (tmp_path / "docs").exists()

@@ -73,3 +73,28 @@ def test_a_pairs_file_naming_a_missing_image_stops_before_scoring(lfw_like_run, 
     bad.write_text("1\nPerson_M\t1\t9\nPerson_M\t1\tPerson_N\t1\n")
     with pytest.raises(DatasetError, match="line 2: Person_M has no image 9"):
         evaluate_run(run, data_dir=root / "data", pairs=bad)
+
+
+def test_the_command_line_prints_the_protocol_s_figures(lfw_like_run, capsys):
+    import json
+
+    from siamese.cli import main
+
+    run, root = lfw_like_run
+    assert main(["--data-dir", str(root / "data"), "evaluate", "--run", str(run), "--pairs",
+                 str(root / "pairsDevTest.txt")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("auc", "eer", "accuracy", "accuracy_std", "tar_at_far", "genuine_pairs", "impostor_pairs"):
+        assert key in report
+    assert set(report["tar_at_far"]) >= {"1e-2", "1e-3"}
+
+
+def test_a_malformed_pairs_file_is_an_error_message_with_the_line(lfw_like_run, capsys):
+    from siamese.cli import main
+
+    run, root = lfw_like_run
+    bad = root / "mixed.txt"
+    bad.write_text("2\nPerson_M 1 2\nPerson_M 1 Person_N 1\nPerson_N 1 2\nPerson_N 1 Person_O 1\n")
+    assert main(["--data-dir", str(root / "data"), "evaluate", "--run", str(run), "--pairs", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3: a matched 'name n1 n2' pair was expected" in err and "Traceback" not in err

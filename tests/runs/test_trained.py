@@ -108,3 +108,12 @@ def test_a_run_on_photographs_aligns_its_faces_everywhere(photo_run):
     enrol_photos(gallery, "s1", [("1.jpg", photo)])
     with Image.open(next((root / "gallery" / "identities" / "s1").glob("*.png"))) as stored:
         assert stored.size == (ALIGNED_SIZE, ALIGNED_SIZE)  # enrolled as training saw faces: aligned
+
+
+def test_a_face_pipeline_this_version_cannot_apply_is_refused(trained_run):
+    run, _, split = trained_run
+    (run / "split.json").write_text(json.dumps({**split, "faces": "sideways"}))
+    with pytest.raises(RunError, match="records its faces as cut 'sideways'.*train a new run"):
+        load_trained(run, device="cpu")
+    with pytest.raises(RunError, match="sideways"):
+        run_dataset(run, "validation")

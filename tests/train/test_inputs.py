@@ -49,7 +49,7 @@ def test_an_excluded_people_file_naming_nobody_of_the_dataset_is_refused(faces, 
         prepare_data(small_config(faces, exclude_people=str(people)))
 
 
-def test_the_face_cut_is_chosen_and_recorded(faces, small_config):
-    assert prepare_data(small_config(faces))[2]["faces"] == "whole"  # 32 px images: crops already
+def test_the_face_cut_is_chosen_and_recorded(faces, small_config, tmp_path):
+    assert prepare_data(small_config(faces), tmp_path)[2]["faces"] == "whole"  # 32 px images: crops already
     with pytest.raises(DatasetError, match="no face was found in any"):
-        prepare_data(small_config(faces, faces="align"))
+        prepare_data(small_config(faces, faces="align"), tmp_path)

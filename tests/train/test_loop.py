@@ -21,7 +21,7 @@ from siamese.runs.folder import RunPaths, new_run_dir, read_threshold
 from siamese.runs.status import read_status
 from siamese.train import loop as train_module
 from siamese.train.inputs import prepare_data
-from siamese.train.loop import ONESHOT_TRIALS_PER_EPOCH, resume, train
+from siamese.train.loop import ONESHOT_TRIALS_PER_EPOCH, _Objective, resume, train
 
 STEP_KEYS = {"kind", "epoch", "step", "loss", "images_per_second", "elapsed", "steps_total"}
 EPOCH_KEYS = {"kind", "epoch", "step", "train_loss", "val_auc", "val_eer", "threshold", "val_accuracy",
@@ -321,3 +321,19 @@ def test_a_metrics_line_cut_by_a_kill_then_resume_leaves_valid_json_lines(make_i
     records = [json.loads(line, parse_constant=refuse) for line in text.splitlines()]
     assert text.endswith("\n") and len(records) == len(read_metrics(metrics))
     assert [r["epoch"] for r in records if r["kind"] == "epoch"][-1] == 2
+
+
+def test_bf16_runs_the_network_in_bfloat16_and_the_loss_in_float32(small_config, faces):
+    from siamese.losses import build_loss
+    from siamese.models import build_model
+    from siamese.train.distributed import World
+
+    config = small_config(faces, loss="arcface", model="face_resnet", embedding_dim=8)
+    model, loss_fn = build_model(config), build_loss(config, 4)
+    seen = []
+    model.backbone.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    objective = _Objective(model, loss_fn, World(), gather=False, bf16=True)
+    loss = objective(torch.rand(8, 1, 32, 32) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3]))
+    loss.backward()
+    assert seen == [torch.bfloat16] and loss.dtype == torch.float32
+    assert loss_fn.centres.grad is not None and loss_fn.centres.grad.dtype == torch.float32

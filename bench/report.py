@@ -1,0 +1,204 @@
+"""The benchmark's report: docs/BENCHMARKS.md, and its two charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+COLOURS = {"default": "tab:blue", "tutorial": "tab:orange", "koch": "tab:green"}
+
+
+def summarise(values: list[float | None], digits: int = 3) -> str:
+    """'median (min–max)' over seeds; a target not reached counts as never (shown as —)."""
+    numbers = [np.inf if v is None else v for v in values]
+    if not numbers:
+        return "—"
+    fmt = lambda v: "—" if not np.isfinite(v) else f"{v:.{digits}f}"  # noqa: E731
+    if len(numbers) == 1:
+        return fmt(numbers[0])
+    return f"{fmt(float(np.median(numbers)))} ({fmt(min(numbers))}–{fmt(max(numbers))})"
+
+
+def chart(runs: list[dict], key: str, label: str, path: Path, low: float = 0.5) -> None:
+    """`key` against training seconds, one line per setup and seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    seen = set()
+    for run in runs:
+        xs = [r["elapsed"] for r in run["curve"]]
+        ys = [r[key] for r in run["curve"]]
+        ax.plot(xs, ys, color=COLOURS.get(run["setup"], "grey"), alpha=0.8, marker=".",
+                label=None if run["setup"] in seen else run["setup"])
+        seen.add(run["setup"])
+    ax.set_xlabel("training seconds (evaluation included)")
+    ax.set_ylabel(label)
+    ax.set_ylim(low, 1.0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def report(results: dict, command: str) -> str:
+    m = results["machine"]
+    lines = ["# Benchmarks", "", f"Measured by `{command}` on {results['date']}, one measurement at a time.", "",
+             f"Machine: {m['cpu_cores']} CPU cores ({m['processor']}), torch {m['torch']} with {m['torch_threads']} "
+             f"threads, Python {m['python']}, device {results['device']}, bfloat16 training "
+             f"{'available' if m['bf16'] else 'not available'}.", ""]
+    lines += _photos(results) + _crops(results) + _demo(results) + _speed(results) + _targets(results)
+    lines += ["The same figures as JSON: `docs/benchmarks.json`.", ""]
+    return "\n".join(lines)
+
+
+def _photos(results: dict) -> list[str]:
+    runs = results.get("photos")
+    if not runs:
+        return []
+    p = results["photos_setup"]
+    lines = ["## Photographs: LFW, the benchmark's protocols", "",
+             f"Trained on `{p['data']}` with View 1's test people (`peopleDevTest.txt`) kept out "
+             f"({p['split']} training / validation identities), {p['seconds']:.0f} s of training per setup, seeds "
+             f"{', '.join(map(str, p['seeds']))}; faces detected and aligned (the same pipeline as the webcam). "
+             "Figures on View 1's test pairs (`pairsDevTest.txt`, 500 matched + 500 mismatched, people never "
+             "seen): accuracy is the mean over 10 folds, each fold's threshold chosen on the other nine, ± the "
+             "standard deviation over folds; median (min–max) over seeds.", "",
+             "| setup | seeds | View 1 accuracy | fold std | AUC | EER | TAR at FAR 1e-2 | seconds |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name in p["setups"]:
+        rs = [r for r in runs if r["setup"] == name]
+        if rs:
+            lines.append(f"| {name} | {len(rs)} | {summarise([r['view1']['accuracy'] for r in rs])} | "
+                         f"{summarise([r['view1']['accuracy_std'] for r in rs])} | "
+                         f"{summarise([r['view1']['auc'] for r in rs], 4)} | {summarise([r['view1']['eer'] for r in rs])} | "
+                         f"{summarise([r['view1']['tar_at_far']['1e-2'] for r in rs])} | "
+                         f"{summarise([r['seconds'] for r in rs], 0)} |")
+    lines += ["", "![View 1 accuracy against training seconds](lfw_vs_time.png)", ""]
+    view2 = [r["view2"] for r in runs if "view2" in r]
+    if view2:
+        lines += ["View 2 (`pairs.txt`, 10 folds of 300 + 300 pairs) of the default, median over seeds. Most of "
+                  "View 2's people are among View 1's training people the runs learnt from, so the first row "
+                  "overstates; the second keeps only the pairs of View 1's test people, never seen:", "",
+                  "| pairs | count | accuracy (10-fold) | fold std | standard error | AUC |", "| --- | --- | --- | --- | --- | --- |"]
+        for key, label in (("all", "all of pairs.txt"), ("unseen_people", "pairs of unseen people only")):
+            rs = [v[key] for v in view2]
+            lines.append(f"| {label} | {rs[0]['genuine_pairs'] + rs[0]['impostor_pairs']:,} | "
+                         f"{summarise([r['accuracy'] for r in rs])} | {summarise([r['accuracy_std'] for r in rs])} | "
+                         f"{summarise([r['accuracy_sem'] for r in rs])} | {summarise([r['auc'] for r in rs], 4)} |")
+        lines.append("")
+    if results.get("face_preparation"):
+        f = results["face_preparation"]
+        lines += [f"Finding and aligning the faces of all {f['photos']:,} LFW photos into an empty cache, "
+                  f"{f['workers']} processes: **{f['seconds']:.0f} s** ({f['photos_per_second']:.0f} photos/s), "
+                  f"{f['no_face']} without a face. Done once; every run after reads the cache.", ""]
+    return lines
+
+
+def _crops(results: dict) -> list[str]:
+    runs = results.get("crops")
+    if not runs:
+        return []
+    c = results["crops_setup"]
+    lines = ["## Face crops: ORL", "",
+             f"Dataset `{c['data']}`, identity split {c['split']} (train / validation identities), seeds "
+             f"{', '.join(map(str, c['seeds']))}, {c['seconds']:.0f} s of training per setup. Figures: median "
+             "(min–max) over the seeds, on the validation identities only. Seconds include the per-epoch validation.", "",
+             "| setup | AUC | EER | 10-way one-shot | s to AUC 0.95 | s to AUC 0.99 |", "| --- | --- | --- | --- | --- | --- |"]
+    for name in c["setups"]:
+        rs = [r for r in runs if r["setup"] == name]
+        lines.append(f"| {name} | {summarise([r['auc'] for r in rs], 4)} | {summarise([r['eer'] for r in rs])} | "
+                     f"{summarise([r['oneshot'] for r in rs])} | {summarise([r['seconds_to_auc_0.95'] for r in rs], 1)} | "
+                     f"{summarise([r['seconds_to_auc_0.99'] for r in rs], 1)} |")
+    lines += ["", "![AUC against training seconds](auc_vs_time.png)", "",
+              "- default: this project's defaults for the dataset (`python -m siamese train --data ...`): face "
+              "crops get a compact network at 32 px grey with CosFace; photographs a small ResNet at 64 px colour "
+              "with ArcFace, faces aligned (siamese/recipes.py).",
+              "- tutorial: the classic PyTorch Siamese tutorial network (3 conv layers of 4, 8, 8 channels with "
+              "reflection padding and batch norm, fully connected 500-500-5), contrastive loss with margin 2, "
+              "Adam 5e-4, 100×100 grey input, random 50/50 pairs, no augmentation.",
+              "- koch: Koch et al. 2015 (105×105 grey, 4096-d sigmoid embedding, BCE over weighted L1), Adam 1e-4, "
+              "the project's P×K batches and augmentation.", ""]
+    return lines
+
+
+def _demo(results: dict) -> list[str]:
+    demos = results.get("demo")
+    if not demos:
+        return []
+    lines = ["## The webcam demo, measured", "",
+             "A default run's validation people (never seen in training) enrolled from 3 photos each through the "
+             "Verify page's face pipeline; up to 5 other photos of each then checked at the run's saved "
+             "threshold. A quarter of the people are not enrolled, to check that they come out unknown.", "",
+             "| dataset | people enrolled / not | genuine claims accepted | impostor claims accepted | 1:N right | "
+             "unknown people rejected | photos without a face |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    pct = lambda v: "—" if v is None else f"{100 * v:.1f} %"  # noqa: E731
+    for name, d in demos.items():
+        lines.append(f"| {name} | {d['people_enrolled']} / {d['people_unenrolled']} | {pct(d['genuine_accept_rate'])} "
+                     f"({d['genuine']}) | {pct(d['impostor_accept_rate'])} ({d['impostor']}) | "
+                     f"{pct(d['identify_correct_rate'])} ({d['identify']}) | {pct(d['unknown_rejected_rate'])} "
+                     f"({d['unknown']}) | {d['no_face']} |")
+    return lines + [""]
+
+
+def _speed(results: dict) -> list[str]:
+    s = results.get("speed")
+    lines = []
+    if s:
+        lines += ["## Training speed", "", "| measure | value |", "| --- | --- |"]
+        for name, raw in s["raw"].items():
+            lines += [f"| {name}: forward, backward, update of a batch of {raw['batch']} | {raw['images_per_second']:.0f} "
+                      f"images/s, {raw['gflops']:.1f} GFLOP/s ({raw['gflop_per_step']:.2f} GFLOP a step) |"]
+        if s.get("pipeline_images_per_second"):
+            lines += [f"| face crops default, whole pipeline (sampling, augmentation, step) | "
+                      f"{s['pipeline_images_per_second']:.0f} images/s |",
+                      f"| pipeline / raw | {s['pipeline_ratio']:.2f} (overhead {100 * (1 - s['pipeline_ratio']):.0f} %) |"]
+        lines += [f"| float32 2048×2048 matmul | {s['matmul_gflops']:.1f} GFLOP/s |", ""]
+    if results.get("loading"):
+        lines += ["## Data loading and processes", "",
+                  "The face crops default for 20 s each on ORL; images per wall-clock second of training, per-epoch "
+                  "validation included. On 2 cores, 2 processes compete with each other for them.", "",
+                  "| how | images/s |", "| --- | --- |"]
+        lines += [f"| {row['what']} | {row['images_per_second']:.0f} |" for row in results["loading"]] + [""]
+    if results.get("latency"):
+        lines += ["## Dashboard latencies", "", "| measure | seconds |", "| --- | --- |"]
+        lines += [f"| {row['what']} | {row['seconds']:.3f} |" for row in results["latency"]] + [""]
+    return lines
+
+
+def _targets(results: dict) -> list[str]:
+    """The project's targets for this 2-core CPU, each with the measured figure and whether it is met."""
+    rows = []
+    photos = [r for r in results.get("photos", []) if r["setup"] == "default"]
+    if photos:
+        acc = float(np.median([r["view1"]["accuracy"] for r in photos]))
+        auc = float(np.median([r["view1"]["auc"] for r in photos]))
+        rows += [("photographs: LFW View 1 accuracy >= 0.85 in 5 min (median of seeds)", f"{acc:.3f}", acc >= 0.85),
+                 ("photographs: LFW View 1 AUC >= 0.92 (median)", f"{auc:.4f}", auc >= 0.92)]
+    crops = [r for r in results.get("crops", []) if r["setup"] == "default"]
+    if crops:
+        auc = float(np.median([r["auc"] for r in crops]))
+        oneshot = float(np.median([r["oneshot"] for r in crops]))
+        rows += [("face crops: ORL validation AUC >= 0.97 in 60 s, not falling back (median)", f"{auc:.4f}", auc >= 0.97),
+                 ("face crops: ORL validation AUC >= 0.99 (median; open)", f"{auc:.4f}", auc >= 0.99),
+                 ("face crops: 10-way one-shot >= 0.95 (median)", f"{oneshot:.3f}", oneshot >= 0.95)]
+    speed = results.get("speed") or {}
+    if speed.get("pipeline_ratio"):
+        rows.append(("pipeline overhead <= 10 %", f"{100 * (1 - speed['pipeline_ratio']):.0f} %",
+                     speed["pipeline_ratio"] >= 0.9))
+    latency = {row["what"]: row["seconds"] for row in results.get("latency", [])}
+    umap_400 = next((v for k, v in latency.items() if "400" in k and "warm" in k), None)
+    verify_1000 = next((v for k, v in latency.items() if "1000" in k), None)
+    if umap_400 is not None:
+        rows.append(("warm UMAP of 400 embeddings <= 2 s", f"{umap_400:.2f} s", umap_400 <= 2))
+    if verify_1000 is not None:
+        rows.append(("verify one snapshot with 1,000 identities <= 50 ms", f"{1000 * verify_1000:.0f} ms",
+                     verify_1000 <= 0.05))
+    if not rows:
+        return []
+    return ["## Against the targets", "", "| target | measured | met |", "| --- | --- | --- |",
+            *[f"| {t} | {m} | {'yes' if ok else 'no'} |" for t, m, ok in rows], ""]

@@ -1,0 +1,192 @@
+"""Speed: the training step against the machine's arithmetic peak, data loading and processes, preparing
+a dataset's faces, and the latencies a dashboard user waits for."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from siamese.config import TrainConfig
+from siamese.data.dataset import FaceDataset
+from siamese.data.images import to_pil
+from siamese.device import uses_bf16
+from siamese.faces.cache import prepare_faces
+from siamese.faces.detect import FaceError
+from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
+from siamese.gallery import Gallery
+from siamese.losses import build_loss
+from siamese.models import build_model, to_input
+from siamese.runs.files import read_metrics
+from siamese.runs.folder import decision_threshold, new_run_dir
+from siamese.runs.trained import load_trained
+from siamese.train.loop import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def raw_throughput(config: TrainConfig, seconds: float = 5.0) -> dict:
+    """Forward + backward + update of the default model and loss on one fixed batch: images/second, and
+    the GFLOP/s that achieves (FLOPs counted by torch's FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    model, loss_fn = build_model(config), build_loss(config, config.p)
+    bf16 = uses_bf16(config.precision, torch.device("cpu"))
+    optimizer = torch.optim.Adam(list(model.parameters()) + list(loss_fn.parameters()), lr=config.lr)
+    batch = config.p * config.k
+    x = to_input(torch.rand(batch, config.in_channels, config.input_size, config.input_size))
+    labels = torch.arange(config.p).repeat_interleave(config.k)
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            embeddings = model(x)
+        loss = loss_fn(embeddings.float(), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    for _ in range(3):
+        step()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        n += 1
+    rate = n / (time.perf_counter() - start)
+    return {"batch": batch, "images_per_second": rate * batch, "gflop_per_step": counter.get_total_flops() / 1e9,
+            "gflops": rate * counter.get_total_flops() / 1e9}
+
+
+def loading_throughput(data: str, seconds: float, workdir: Path) -> list[dict]:
+    """Training images per wall-clock second (per-epoch validation included) of the default setup: images
+    decoded up front, streamed from disk with 0 or 2 DataLoader workers, and over 2 torchrun processes."""
+    variants = [("one process, images decoded up front", {"data_loading": "memory"}),
+                ("one process, streamed, decoded between steps", {"data_loading": "stream", "loader_workers": 0}),
+                ("one process, streamed by 2 DataLoader workers", {"data_loading": "stream", "loader_workers": 2})]
+    rows = []
+    for label, overrides in variants:
+        run_dir = new_run_dir(workdir)
+        train(TrainConfig.from_dict({"data": data, "max_seconds": seconds, **overrides}), run_dir)
+        rows.append({"what": label, "images_per_second": _wall_clock_rate(run_dir)})
+    run_dir = workdir / "two-processes"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "siamese", "train", "--data", data, "--device", "cpu", "--max-seconds", str(seconds),
+                    "--out", str(run_dir), "--quiet"], check=True, capture_output=True,
+                   cwd=ROOT)
+    rows.append({"what": "2 torchrun processes (Gloo, one thread each), decoded up front",
+                 "images_per_second": _wall_clock_rate(run_dir)})
+    return rows
+
+
+def _wall_clock_rate(run_dir: Path) -> float:
+    steps = read_metrics(run_dir / "metrics.jsonl", "step")
+    return sum(r["images"] for r in steps) / steps[-1]["elapsed"]
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """float32 n x n matrix product: the machine's practical peak for dense arithmetic."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def umap_latency(n_points: int, dim: int = 128) -> dict:
+    """Seconds for a 2-D UMAP of n_points embeddings: cold (first call in a fresh process, numba compiles)
+    and warm (same process, second call)."""
+    code = ("import time, numpy as np, umap; x = np.random.default_rng(0).normal(size=(%d, %d)).astype('float32')\n"
+            "def once():\n t = time.perf_counter(); umap.UMAP(random_state=0, n_jobs=1).fit_transform(x)\n"
+            " return time.perf_counter() - t\n"
+            "print(once(), once())") % (n_points, dim)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return {"points": n_points, "cold_seconds": float(out[-2]), "warm_seconds": float(out[-1])}
+
+
+def snapshot_scene(face: torch.Tensor) -> bytes:
+    """A 640x480 JPEG 'webcam snapshot': the face, doubled in size, on a plain background."""
+    scene = Image.new("RGB", (640, 480), (120, 130, 140))
+    portrait = to_pil(face).convert("RGB")
+    portrait = portrait.resize((portrait.width * 2, portrait.height * 2))
+    scene.paste(portrait, ((640 - portrait.width) // 2, (480 - portrait.height) // 2))
+    buffer = io.BytesIO()
+    scene.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def verify_latency(run_dir: Path, faces: FaceDataset, sizes: tuple[int, ...], workdir: Path) -> list[dict]:
+    """Seconds to verify one snapshot (detect, crop, embed, compare with everyone: 1:N) with N enrolled
+    identities, median of 10 calls after one warm-up."""
+    model = load_trained(run_dir)
+    snapshot = snapshot_scene(faces.images[0])
+    cut = photo_cut(model.faces)
+    try:
+        prepare_face(snapshot, cut)
+        what = "detect, crop, embed, 1:N"
+    except FaceError:  # a dataset that is not faces (digits, synthetic): time the rest
+        cut, what = "whole", "no face to detect; embed, 1:N"
+    rows = []
+    for n in sizes:
+        gallery = Gallery(workdir / f"gallery-{n}", model)
+        for i in range(n):
+            gallery.enroll(f"person {i:04d}", [to_pil(faces.images[(i + 1) % len(faces)])])
+
+        def once() -> None:
+            crop = prepare_face(snapshot, cut)
+            probe = face_tensor(crop.crop, model.config.input_size, model.config.colour)
+            gallery.identify(probe, threshold=decision_threshold(run_dir))
+
+        once()
+        times = []
+        for _ in range(10):
+            start = time.perf_counter()
+            once()
+            times.append(time.perf_counter() - start)
+        rows.append({"what": f"verify one 640x480 snapshot ({what}) against {n} identities",
+                     "seconds": float(np.median(times))})
+    return rows
+
+
+def first_render_seconds(port: int = 8597) -> float | None:
+    """Seconds from `streamlit run app.py` to the first page's script having run (the server answers
+    its health check and a page request has rendered), measured with Streamlit's AppTest-free route: the
+    server's health endpoint, then the first HTML page. None when the server does not start."""
+    import urllib.request
+
+    start = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                               "--server.port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              cwd=ROOT)
+    try:
+        while time.perf_counter() - start < 60:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+                return time.perf_counter() - start
+            except OSError:
+                time.sleep(0.1)
+        return None
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def face_preparation_seconds(folder: Path, workers: int = 2) -> dict:
+    """Seconds to find and align every face of a folder into an empty face cache."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        start = time.perf_counter()
+        prepared = prepare_faces(folder, data_dir, workers=workers)
+        seconds = time.perf_counter() - start
+    return {"photos": prepared.photos, "no_face": len(prepared.no_face), "workers": workers, "seconds": seconds,
+            "photos_per_second": prepared.photos / seconds}
+
