@@ -75,7 +75,7 @@ with save_col:
     st.markdown(f"**Saved threshold:** {saved:.4f}")
     if st.button("Save this threshold with the run", type="primary"):
         try:
-            save_threshold(run, threshold, "dashboard")
+            save_threshold(run, threshold, f"dashboard, on {scores.protocol}", scores.calibration())
             st.success(f"Saved {threshold:.4f}; verification now uses it.")
         except SiameseError as exc:
             st.error(f"Not saved: {exc}")

@@ -20,6 +20,7 @@ from PIL import Image
 
 from .data.images import IMAGE_EXTENSIONS, load_image
 from .errors import GalleryError, RunError, SiameseError
+from .evaluate.calibration import Calibration
 from .faces.prepare import photo_cut, prepare_face, stored_face
 from .runs.files import load_torch, save_torch
 from .runs.trained import TrainedModel
@@ -60,6 +61,7 @@ class Verification:
     threshold: float
     accepted: bool
     nearest: list[Match] = field(default_factory=list)
+    confidence: float | None = None  # p(same person) at this distance, when the run has a calibration
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Identification:
     distance: float
     threshold: float
     candidates: list[Match] = field(default_factory=list)
+    confidence: float | None = None  # p(same person) of the nearest enrolled person
 
 
 class Gallery:
@@ -206,25 +209,30 @@ class Gallery:
                 best[name] = Match(name, d, file)
         return sorted(best.values(), key=lambda m: m.distance)
 
-    def verify(self, image: torch.Tensor, claimed: str, threshold: float, top_k: int = 3) -> Verification:
+    def verify(self, image: torch.Tensor, claimed: str, threshold: float, top_k: int = 3,
+               calibration: Calibration | None = None) -> Verification:
         """1:1: is this (1, C, H, W) uint8 image the claimed person? Accept when the distance to their
-        nearest enrolled image is at most `threshold`."""
+        nearest enrolled image is at most `threshold`; with `calibration`, say how sure."""
         claimed = check_identity_name(claimed)
         if claimed not in self.names:
             raise GalleryError(f"{claimed!r} is not enrolled; enrolled: {', '.join(self.identities()) or 'nobody'}")
         distances = self._distances(self.model.embed(image))
         own = sorted((Match(claimed, d, f) for n, f, d in zip(self.names, self.files, distances.tolist())
                       if n == claimed), key=lambda m: m.distance)
-        return Verification(claimed, own[0].distance, threshold, own[0].distance <= threshold, own[:top_k])
+        return Verification(claimed, own[0].distance, threshold, own[0].distance <= threshold, own[:top_k],
+                            calibration.confidence(own[0].distance) if calibration else None)
 
-    def identify(self, image: torch.Tensor, threshold: float, top_k: int = 5) -> Identification:
-        """1:N: the nearest enrolled person if within `threshold`, else unknown (identity None)."""
+    def identify(self, image: torch.Tensor, threshold: float, top_k: int = 5,
+                 calibration: Calibration | None = None) -> Identification:
+        """1:N: the nearest enrolled person if within `threshold`, else unknown (identity None); with
+        `calibration`, how sure the nearest is the same person."""
         if not self.names:
             raise GalleryError("nobody is enrolled yet; enrol someone first")
         ranked = self._per_identity(self._distances(self.model.embed(image)))
         best = ranked[0]
         known = best.distance <= threshold
-        return Identification(best.identity if known else None, best.distance, threshold, ranked[:top_k])
+        return Identification(best.identity if known else None, best.distance, threshold, ranked[:top_k],
+                              calibration.confidence(best.distance) if calibration else None)
 
 
 def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], detect: bool = True,

@@ -16,6 +16,7 @@ from PIL import Image
 from siamese.config import TrainConfig
 from siamese.data.images import load_image
 from siamese.errors import GalleryError
+from siamese.evaluate.calibration import Calibration
 from siamese.gallery import Gallery, check_identity_name, enrol_photos
 from siamese.runs.folder import decision_threshold, read_threshold, save_threshold
 from siamese.runs.trained import load_trained
@@ -345,3 +346,14 @@ def test_enrol_photos_is_all_or_nothing_and_checks_the_name_first(gallery):
         enrol_photos(gallery, "alice", photos + [("broken.png", b"not a picture")], detect=False)
     assert gallery.identities() == {}
     assert enrol_photos(gallery, "alice", photos, detect=False) == 2
+
+
+def test_decisions_say_how_sure_they_are_with_the_runs_calibration(gallery, threshold):
+    enroll(gallery, "alice", ALICE)
+    calibration = Calibration(10 * threshold, -10.0, 100)  # one half at the threshold
+    same = gallery.verify(probe(ALICE, 3), "alice", threshold, calibration=calibration)
+    other = gallery.verify(probe(BOB, 3), "alice", threshold, calibration=calibration)
+    assert same.confidence == pytest.approx(calibration.confidence(same.distance))
+    assert same.confidence > other.confidence
+    assert gallery.identify(probe(ALICE, 4), threshold, calibration=calibration).confidence > 0.5
+    assert gallery.verify(probe(ALICE, 3), "alice", threshold).confidence is None

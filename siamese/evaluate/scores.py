@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..distances import Distance
+from .calibration import Calibration, fit_calibration
 from .metrics import (
     Roc,
     best_accuracy_threshold,
@@ -110,6 +111,10 @@ class PairScores:
     def tar_at_far(self, fars: tuple[float, ...] = (1e-1, 1e-2, 1e-3)) -> dict[str, float]:
         """True-accept rate at each false-accept rate, keyed '1e-2' etc. (see `metrics.tar_at_far`)."""
         return {f"{far:.0e}".replace("e-0", "e-"): tar_at_far(self.distances, self.same, far) for far in fars}
+
+    def calibration(self) -> Calibration:
+        """p(same | distance) fitted on these pairs (see `calibration.fit_calibration`)."""
+        return fit_calibration(self.distances, self.same)
 
     def summary(self) -> dict:
         """The figures of these pairs: auc, eer, threshold (at the EER), accuracy there, thresholds and

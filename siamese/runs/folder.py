@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import RunError
+from ..evaluate.calibration import Calibration
 from .files import read_json, read_metrics, write_json
 
 RUNS_DIR = Path("runs")
@@ -133,10 +134,24 @@ def read_threshold(run_dir: Path) -> float | None:
     return value
 
 
-def save_threshold(run_dir: Path, threshold: float, source: str) -> None:
-    """Store the decision threshold (a distance) that verification uses with this run."""
-    write_json(RunPaths(Path(run_dir)).threshold, {"threshold": float(threshold), "source": source,
-                                                   "saved": time.time()})
+def save_threshold(run_dir: Path, threshold: float, source: str, calibration: Calibration | None = None) -> None:
+    """Store the decision threshold (a distance) that verification uses with this run, and the calibration
+    of its distances into confidences, fitted on the same pairs."""
+    record = {"threshold": float(threshold), "source": source, "saved": time.time()}
+    if calibration is not None:
+        record["calibration"] = calibration.to_dict()
+    write_json(RunPaths(Path(run_dir)).threshold, record)
+
+
+def read_calibration(run_dir: Path) -> Calibration | None:
+    """The saved calibration of distances into p(same), None when the run has none (older runs)."""
+    path = RunPaths(Path(run_dir)).threshold
+    if not path.exists():
+        return None
+    record = read_json(path)
+    if not isinstance(record, dict) or "calibration" not in record:
+        return None
+    return Calibration.from_dict(record["calibration"])
 
 
 def decision_threshold(run_dir: Path) -> float:

@@ -28,7 +28,7 @@ from ..config import TrainConfig
 from ..data.dataset import FaceDataset
 from ..device import uses_bf16
 from ..errors import RunError
-from ..evaluate.scores import evaluate_embeddings
+from ..evaluate.scores import evaluate_embeddings, score_pairs
 from ..losses import build_loss, pair_distance_fn
 from ..models import build_model, embed_images, to_input, to_unit
 from ..optim import build_optimizer, set_learning_rate
@@ -222,7 +222,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 append_metrics(paths.metrics, final)
                 notify(final)
             _save_checkpoint(paths, state)
-            save_threshold(paths.root, final["threshold"], "eer")
+            _save_threshold(paths, model, val_set, pair_distance_fn(config, loss_fn), device, config.seed)
         end = {"kind": "end", "status": status, "message": message, "epoch": state.epoch, "step": state.step,
                "elapsed": time.perf_counter() - start, "processes": world.size}
         append_metrics(paths.metrics, end)
@@ -304,6 +304,13 @@ def _validate(model, val_set: FaceDataset, distance, device, state: _State, loss
             "val_accuracy": result.accuracy, "oneshot_accuracy": result.oneshot_accuracy,
             "n_way": result.n_way, "genuine_pairs": result.genuine_pairs, "impostor_pairs": result.impostor_pairs,
             "elapsed": time.perf_counter() - start}
+
+
+def _save_threshold(paths: RunPaths, model, val_set: FaceDataset, distance, device, seed: int) -> None:
+    """The validation EER threshold, with the calibration of distances into confidences fitted on the
+    same validation pairs: what verification decides with until one is saved from the Threshold page."""
+    scores = score_pairs(embed_images(model, val_set.images, device), val_set.labels.numpy(), distance, seed=seed)
+    save_threshold(paths.root, scores.eer_threshold, "eer", scores.calibration())
 
 
 def _snapshot_small(model: torch.nn.Module) -> bool:

@@ -19,6 +19,7 @@ from siamese.runs.folder import (
     list_runs,
     list_snapshots,
     new_run_dir,
+    read_calibration,
     read_threshold,
     run_config,
     save_threshold,
@@ -141,3 +142,15 @@ def test_create_run_writes_the_configuration_the_trainer_reads(tmp_path):
     config = TrainConfig(loss="contrastive", margin=0.7, lr=0.01)
     run = create_run(config, tmp_path / "runs", "x")
     assert run_config(run) == config and read_status(run)["status"] == "new"
+
+
+def test_a_training_saves_its_threshold_with_a_calibration(small_run):
+    calibration = read_calibration(small_run)
+    assert calibration is not None and calibration.slope < 0 and calibration.pairs > 0
+    # Unit-length embeddings: distance 0 is the same image, 2 the opposite one.
+    assert calibration.confidence(0.0) > 0.9 and calibration.confidence(2.0) < 0.1
+
+
+def test_a_threshold_saved_without_a_calibration_has_none(tmp_path):
+    save_threshold(tmp_path, 0.5, "test")
+    assert read_calibration(tmp_path) is None and read_threshold(tmp_path) == 0.5
