@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from siamese.data.preview import augmentation_examples, face_plan, sample_grid, sample_pairs
+from siamese.data.builtin import DOWNLOAD_BYTES, builtin_is_cached
+from siamese.data.preview import augmentation_examples, catalogue, face_plan, sample_grid, sample_pairs
 from siamese.data.sources import source_options
 from siamese.data.zips import import_zip
 from siamese.errors import SiameseError
@@ -35,6 +36,34 @@ if source != st.session_state.data_source:
     st.session_state.data_source = source
     st.session_state.data_note = None
     st.rerun()
+
+def show_catalogue() -> None:
+    with st.expander("Face datasets: on disk, and to download"):
+        st.dataframe(pd.DataFrame(catalogue(workspace.DATA_DIR)), hide_index=True, width="stretch")
+
+
+@st.fragment(run_every=1.0)
+def downloading(job) -> None:
+    st.progress(min(job.bytes_done() / max(job.total, 1), 0.99),
+                text=f"Downloading {job.name}: {job.bytes_done() / 1e6:,.0f} MB of about {job.total / 1e6:,.0f} MB")
+    if not job.running:
+        st.rerun()
+
+
+if source in DOWNLOAD_BYTES and not builtin_is_cached(source, workspace.DATA_DIR):
+    job = cached.downloads().get(source)
+    if job is not None and job.running:
+        downloading(job)
+    else:
+        if job is not None and job.error:
+            st.error(job.error)
+        st.info(f"'{source}' is downloaded once (about {DOWNLOAD_BYTES[source] / 1e6:,.0f} MB) into "
+                f"{workspace.DATA_DIR / 'sklearn'}, then used from there, offline too.")
+        if st.button(f"Download {source}", type="primary"):
+            cached.download(source, retry=True)
+            st.rerun()
+    show_catalogue()
+    st.stop()
 
 try:
     plan = face_plan(source, workspace.DATA_DIR)
@@ -99,3 +128,4 @@ strength = st.slider("Strength (1 = Koch et al.)", 0.0, 3.0, 1.0, 0.1)
 image = data.images[seed % len(data)]
 show_faces([image] + augmentation_examples(image, strength, n=7, seed=seed),
            ["original"] + [f"augmented {k}" for k in range(1, 8)], columns=8, width=72)
+show_catalogue()

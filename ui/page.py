@@ -5,16 +5,18 @@ browser session runs only its own file, so everything it needs is set up here.""
 from __future__ import annotations
 
 import gc
+import os
 import threading
 
 import streamlit as st
 
 from siamese import projection
+from siamese.data.builtin import builtin_is_cached
 from siamese.data.preview import default_source
 from siamese.device import pick_device
 from siamese.runs.folder import RunPaths, list_runs
 from siamese.runs.status import read_status, running_runs
-from ui import workspace
+from ui import cached, workspace
 
 # (file, label, icon): the landing page, then the pages in pipeline order.
 PAGES = [("app.py", "Overview", ":material/home:"),
@@ -36,7 +38,10 @@ def setup(title: str) -> None:
     st.set_page_config(page_title=f"{title} · Siamese explorer", page_icon=":material/compare:", layout="wide")
     _warm_up()
     _init_state()
+    _follow_the_faces()
     _sidebar()
+    if st.query_params.get("data") != st.session_state.data_source:
+        st.query_params["data"] = st.session_state.data_source  # a reload or a shared link keeps the dataset
     st.title(title)
 
 
@@ -64,16 +69,39 @@ def _device() -> str:
     return str(pick_device("auto"))
 
 
+def first_faces():
+    """Once per server, on a first start with no faces on disk: Olivetti's faces (about 4 MB) fetched in the
+    background, so the app opens on faces rather than digits; offline it fails quickly and the digits stay.
+    SIAMESE_FETCH_FACES=0 turns it off (the tests do)."""
+    if os.environ.get("SIAMESE_FETCH_FACES", "1") == "0" or default_source(workspace.DATA_DIR)[0] != "digits":
+        return None
+    return cached.download("olivetti")
+
+
 def _init_state() -> None:
-    """Every session key, set once per browser session."""
+    """Every session key, set once per browser session; the dataset from the link when it names one."""
     if "data_source" not in st.session_state:
         source, note = default_source(workspace.DATA_DIR)
-        st.session_state.data_source = source
-        st.session_state.data_note = note
+        st.session_state.data_source = st.query_params.get("data", source)
+        st.session_state.data_note = note if st.session_state.data_source == source else None
+        st.session_state.data_auto = "data" not in st.query_params
     if "run" not in st.session_state:
         existing = running_runs(workspace.RUNS_DIR) or list_runs(workspace.RUNS_DIR)
         st.session_state.run = existing[0].name if existing else None
     st.session_state.setdefault("enrol_shots", [])
+
+
+def _follow_the_faces() -> None:
+    """A session still on the digits it opened with moves to Olivetti's faces once they have arrived."""
+    fetching = first_faces()
+    if not st.session_state.get("data_auto") or st.session_state.data_source != "digits" or fetching is None:
+        return
+    if fetching.running:
+        st.session_state.data_note = ("Fetching Olivetti's faces (about 4 MB) in the background; the app moves "
+                                      "to them when they arrive. Meanwhile: scikit-learn's handwritten digits.")
+    elif fetching.error is None and builtin_is_cached("olivetti", workspace.DATA_DIR):
+        st.session_state.data_source, st.session_state.data_note = "olivetti", None
+        st.toast("Olivetti's faces have arrived: the app now shows them.")
 
 
 def _sidebar() -> None:

@@ -10,6 +10,8 @@ from ..errors import DatasetError
 from .dataset import FaceDataset, from_arrays
 
 BUILTIN_SOURCES = ("digits", "olivetti", "lfw")
+# What a download of each costs, for people deciding whether to start one (bytes, about).
+DOWNLOAD_BYTES = {"olivetti": 4_000_000, "lfw": 243_000_000}
 
 
 def load_builtin(name: str, size: int, colour: str, data_dir: str | Path = "data") -> FaceDataset:
@@ -61,3 +63,37 @@ def builtin_is_cached(name: str, data_dir: str | Path = "data") -> bool:
     cache = Path(data_dir) / "sklearn"
     marker = {"olivetti": "olivetti.pkz", "lfw": "lfw_home/lfw_funneled"}.get(name)
     return name == "digits" or (marker is not None and (cache / marker).exists())
+
+
+class Download:
+    """A built-in dataset fetched in a background thread, for a dashboard that must not wait: `running`,
+    then `error` (a message) or done; `bytes_done()` follows the file being written."""
+
+    def __init__(self, name: str, data_dir: str | Path = "data"):
+        import threading
+
+        self.name, self.data_dir, self.error = name, Path(data_dir), None
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"download-{name}")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            if self.name == "lfw":
+                builtin_folder(self.name, self.data_dir)
+            else:
+                load_builtin(self.name, 16, "grey", self.data_dir)
+        except Exception as exc:  # noqa: BLE001 - a background thread must report, not vanish
+            self.error = str(exc)
+
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+    @property
+    def total(self) -> int:
+        return DOWNLOAD_BYTES.get(self.name, 0)
+
+    def bytes_done(self) -> int:
+        """Bytes of the download's partial files so far (scikit-learn writes `<file>.part_*` files)."""
+        cache = self.data_dir / "sklearn"
+        return sum(p.stat().st_size for p in cache.rglob("*.part_*") if p.is_file()) if cache.is_dir() else 0

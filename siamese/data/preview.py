@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..augment import Augmenter
 from ..faces.cache import PreparedFaces, cached_faces, resolve_cut
 from ..models import to_unit
-from .builtin import builtin_is_cached
+from .builtin import BUILTIN_SOURCES, DOWNLOAD_BYTES, builtin_is_cached
 from .dataset import FaceDataset, decode_identities
 from .folders import find_datasets
 from .sources import open_source
@@ -53,6 +53,19 @@ class FacePlan:
     def waiting(self) -> bool:
         """The faces must be found and aligned before they can be shown or trained on."""
         return self.cut == "align" and self.prepared is None
+
+
+def catalogue(data_dir: str | Path = "data") -> list[dict]:
+    """The face datasets there are: the folders under `data_dir`, then the built-ins, each with where it
+    is and whether it must be downloaded first (and how big that is)."""
+    rows = [{"dataset": name, "where": str(folder), "on disk": True, "download": ""}
+            for name, folder in sorted(find_datasets(data_dir).items())]
+    for name in BUILTIN_SOURCES:
+        cached = builtin_is_cached(name, data_dir)
+        size = DOWNLOAD_BYTES.get(name)
+        rows.append({"dataset": name, "where": "built in" if name == "digits" else f"{Path(data_dir) / 'sklearn'}",
+                     "on disk": cached, "download": "" if cached or not size else f"about {size / 1e6:,.0f} MB"})
+    return rows
 
 
 def face_plan(source: str, data_dir: str | Path = "data") -> FacePlan:
