@@ -7,7 +7,7 @@ import streamlit as st
 from siamese.errors import SiameseError
 from siamese.runs.folder import decision_threshold, save_threshold
 from ui import cached, page
-from ui.draw import line_figure, show_pairs
+from ui.draw import det_figure, line_figure, show_pairs
 
 PAIRS = {"the run's validation identities": "validation", "every identity of another dataset": "dataset",
          "an LFW-format pairs file": "file"}
@@ -50,7 +50,7 @@ cols[2].metric("Accuracy", f"{rates['accuracy']:.4f}")
 cols[3].metric("Precision", f"{rates['precision']:.4f}")
 cols[4].metric("Recall", f"{rates['recall']:.4f}")
 
-roc_col, hist_col = st.columns(2)
+roc_col, det_col, hist_col = st.columns(3)
 fig = line_figure(f"ROC (AUC {scores.curve.auc:.4f}, EER {scores.eer:.4f})", "false accept rate",
                   "true accept rate", height=380)
 fig.add_scatter(x=scores.curve.far, y=scores.curve.tar, mode="lines", name="ROC")
@@ -59,6 +59,14 @@ fig.add_scatter(x=[far], y=[tar], mode="markers", marker=dict(size=14, color="re
 fig.add_scatter(x=[0, 1], y=[1, 0], mode="lines", line=dict(dash="dot", color="grey"), name="EER line")
 roc_col.plotly_chart(fig, width="stretch")
 
+det = scores.det_points()
+fig = det_figure("DET: false rejects against false accepts")
+fig.add_scatter(x=det["far"], y=det["frr"], mode="lines", name="DET")
+point_far, point_frr = scores.det_point(threshold)
+fig.add_scatter(x=[point_far], y=[point_frr], mode="markers", marker=dict(size=14, color="red"),
+                name="operating point")
+det_col.plotly_chart(fig, width="stretch", key="det_chart")
+
 fig = line_figure("Distances of the pairs", "distance", "pairs", height=380)
 for label, value, colour in (("genuine (same = 1)", 1, "#2a9d8f"), ("impostor (same = 0)", 0, "#e76f51")):
     fig.add_trace(go.Histogram(x=scores.distances[scores.same == value], name=label, opacity=0.6,
@@ -66,6 +74,14 @@ for label, value, colour in (("genuine (same = 1)", 1, "#2a9d8f"), ("impostor (s
 fig.update_layout(barmode="overlay")
 fig.add_vline(x=threshold, line_color="black", line_dash="dash", annotation_text="threshold")
 hist_col.plotly_chart(fig, width="stretch")
+
+st.markdown("**True accepts at a fixed false-accept rate** (a rate below 1 / impostor pairs cannot be told "
+            "from 0 on these pairs)")
+st.dataframe(pd.DataFrame(scores.tar_table()), hide_index=True,
+             column_config={"false accept rate": st.column_config.NumberColumn(format="%.0e"),
+                            "threshold": st.column_config.NumberColumn(format="%.4f"),
+                            "true accept rate": st.column_config.NumberColumn(format="%.4f"),
+                            "reached": st.column_config.NumberColumn(format="%.5f")})
 
 matrix_col, save_col = st.columns([2, 1])
 matrix_col.markdown("**Confusion matrix** (rows: truth, columns: decision)")

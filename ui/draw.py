@@ -1,9 +1,10 @@
-"""Drawing helpers the pages share: image grids, image pairs, line figures, and a scatter whose hover
-shows the face of each point."""
+"""Drawing helpers the pages share: image grids, image pairs, line figures, and the face of each point on
+hover for plotly charts."""
 
 from __future__ import annotations
 
 import html
+import json
 import textwrap
 from pathlib import Path
 
@@ -43,15 +44,21 @@ def line_figure(title: str, x_title: str, y_title: str, height: int = 300) -> go
     return fig
 
 
-def scatter_html(fig: go.Figure) -> str:
-    """The figure as a self-contained page (plotly.js inlined: works offline) whose hover shows the face
-    kept in each point's customdata[0] (a data: URI), with its identity and image name."""
-    body = fig.to_html(full_html=False, include_plotlyjs=True, post_script=HOVER_SCRIPT,
-                       config={"displaylogo": False, "responsive": True})
-    box = ('<div id="face-box" style="position:absolute;bottom:60px;left:70px;display:none;z-index:1000;'
-           'background:#fff;border:1px solid #bbb;border-radius:6px;padding:6px;text-align:center;'
-           'font:12px sans-serif;pointer-events:none;max-width:180px;word-break:break-all"></div>')
-    return f'<div style="position:relative">{box}{body}</div>'
+def det_figure(title: str, height: int = 380) -> go.Figure:
+    """An empty DET plot: false-reject against false-accept rate, both on log axes, as biometrics reports
+    draw them, so the low false-accept rates verification works at are not squeezed into a corner."""
+    fig = line_figure(title, "false accept rate", "false reject rate", height)
+    ticks = [1e-4, 1e-3, 1e-2, 1e-1, 1]
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=["1e-4", "1e-3", "0.01", "0.1", "1"])
+    fig.update_yaxes(type="log", tickvals=ticks, ticktext=["1e-4", "1e-3", "0.01", "0.1", "1"])
+    return fig
+
+
+def faces_on_hover(key: str) -> None:
+    """Show the face of the point under the pointer for the plotly charts in the container with this key
+    (ui/hover.js; each figure keeps its faces in layout.meta.faces, by the row first in each point's
+    customdata). Drawn with st.html, which runs the script in the page, so it reaches Streamlit's own chart."""
+    st.html(f"<script>{HOVER_SCRIPT.replace('__KEY__', json.dumps(key))}</script>", unsafe_allow_javascript=True)
 
 
 def pipeline_graph(steps: list[tuple[str, str]]) -> str:

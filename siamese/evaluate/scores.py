@@ -95,6 +95,33 @@ class PairScores:
                          .round().astype(int))
         return {"far": self.curve.far[keep].tolist(), "tar": self.curve.tar[keep].tolist()}
 
+    def det_points(self, max_points: int = 400) -> dict[str, list[float]]:
+        """The DET curve (false-reject against false-accept rate, for log axes) as plain lists, thinned:
+        rates of 0, which a log axis cannot show, are put at half the smallest rate the pairs allow
+        (1 / 2n for n pairs of that kind), and said in `floor`."""
+        far_floor, frr_floor = 0.5 / max(self.impostor_pairs, 1), 0.5 / max(self.genuine_pairs, 1)
+        points = self.roc_points(max_points)
+        return {"far": [max(v, far_floor) for v in points["far"]],
+                "frr": [max(1 - v, frr_floor) for v in points["tar"]], "floor": [far_floor, frr_floor]}
+
+    def det_point(self, threshold: float) -> tuple[float, float]:
+        """(false-accept, false-reject rate) at `threshold`, with the floors of `det_points` for log axes."""
+        r = self.rates(threshold)
+        floor = self.det_points(2)["floor"]
+        return max(r["far"], floor[0]), max(r["frr"], floor[1])
+
+    def tar_table(self, fars: tuple[float, ...] = (1e-1, 1e-2, 1e-3)) -> list[dict]:
+        """At each false-accept rate: the threshold that keeps to it, the true-accept rate there, the
+        false-accept rate actually reached, and whether the pairs can resolve that rate at all (with n
+        impostor pairs, rates below 1 / n read as 0)."""
+        rows = []
+        for far in fars:
+            threshold = threshold_at_far(self.distances, self.same, far)
+            r = self.rates(threshold)
+            rows.append({"false accept rate": far, "threshold": threshold, "true accept rate": 1 - r["frr"],
+                         "reached": r["far"], "resolved": far * self.impostor_pairs >= 1})
+        return rows
+
     def hardest(self, threshold: float, k: int = 6) -> dict[str, list[tuple[int, int, float]]]:
         """The worst mistakes at `threshold` as (i, j, distance): 'false_accepts' (impostor pairs
         accepted, nearest first) and 'false_rejects' (genuine pairs rejected, farthest first)."""

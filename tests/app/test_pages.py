@@ -155,3 +155,12 @@ def test_every_page_file_is_in_the_sidebar_in_pipeline_order():
     files = sorted(str(p.relative_to(root)) for p in (root / "pages").glob("*.py"))
     assert [path for path, _, _ in PAGES] == ["app.py", *files]
     assert page_file("Train") == "pages/2_train.py"
+
+
+def test_the_threshold_page_draws_the_det_curve_and_the_tar_table(make_app):
+    at = make_app("Threshold")
+    no_errors(at)
+    det = next(c for c in at.get("plotly_chart") if "DET" in c.proto.spec)
+    assert '"type":"log"' in det.proto.spec.replace(" ", "")
+    table = next(d.value for d in at.dataframe if "true accept rate" in d.value.columns)
+    assert list(table["false accept rate"]) == [0.1, 0.01, 0.001]

@@ -78,3 +78,24 @@ def test_summary_counts_the_pairs_and_matches_the_presets(study):
     summary = study.summary()
     assert summary["genuine_pairs"] == 6 * 10 and summary["impostor_pairs"] == 30 * 29 // 2 - 60
     assert summary["threshold_far_1e2"] == study.presets["FAR 1e-2"] and summary["auc"] == study.curve.auc
+
+
+def test_the_det_curve_is_the_roc_turned_into_false_rejects_with_floors_for_log_axes(study):
+    det, roc = study.det_points(), study.roc_points()
+    far_floor, frr_floor = det["floor"]
+    assert far_floor == 0.5 / study.impostor_pairs and frr_floor == 0.5 / study.genuine_pairs
+    for far, frr, roc_far, tar in zip(det["far"], det["frr"], roc["far"], roc["tar"]):
+        assert far == max(roc_far, far_floor) and frr == pytest.approx(max(1 - tar, frr_floor))
+    threshold = study.presets["EER"]
+    point = study.det_point(threshold)
+    assert point[0] == pytest.approx(max(study.rates(threshold)["far"], far_floor))
+
+
+def test_the_tar_table_keeps_to_each_false_accept_rate(study):
+    rows = study.tar_table()
+    assert [r["false accept rate"] for r in rows] == [1e-1, 1e-2, 1e-3]
+    for row in rows:
+        assert row["reached"] <= row["false accept rate"]
+        assert row["true accept rate"] == pytest.approx(1 - study.rates(row["threshold"])["frr"])
+    assert [r["resolved"] for r in rows] == [r["false accept rate"] * study.impostor_pairs >= 1 for r in rows]
+    assert rows[0]["true accept rate"] >= rows[1]["true accept rate"] >= rows[2]["true accept rate"]
