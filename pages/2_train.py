@@ -1,66 +1,80 @@
-"""Train: the hyperparameters (kept in the URL), Start in a separate process, live curves, Stop."""
+"""Train: the live run at the top; presets, the hyperparameters (kept in the link), Start, sweeps, resume."""
 
 import streamlit as st
 
 from siamese.config import TrainConfig, form_field, from_query, to_query
 from siamese.errors import SiameseError, describe
-from siamese.losses import default_margin
-from siamese.recipes import defaults_for
-from siamese.runs.launch import launch, stop_training
-from siamese.runs.progress import clock, read_progress
-from siamese.runs.status import running_runs
-from ui import page, workspace
-from ui.draw import line_figure
-
-LAYOUT = [("Model", ["model", "embedding_dim", "input_size", "colour", "faces", "normalize", "flip_average"]),
-          ("Loss", ["loss", "margin", "mining", "distance"]),
-          ("Optimisation", ["optimizer", "lr", "lr_schedule", "weight_decay", "p", "k", "sampler"]),
-          ("Budget and data", ["epochs", "max_seconds", "augment", "augmentation", "augment_strength",
-                               "val_fraction", "exclude_people", "seed"])]
+from siamese.recipes import PRESETS, apply_preset, defaults_for
+from siamese.runs.folder import RunPaths
+from siamese.runs.launch import launch, resume_training, stop_training
+from siamese.runs.status import read_status, running_runs
+from siamese.runs.sweep import list_sweeps, plan_sweep, start_sweep, stop_sweep
+from ui import form, page, workspace
+from ui.live import ended_view, live_view
 
 page.setup("Train")
+live_runs = running_runs(workspace.RUNS_DIR)
+sweep = next((s for s in list_sweeps(workspace.RUNS_DIR) if s.live), None)
+busy = bool(live_runs) or sweep is not None
+current = workspace.RUNS_DIR / st.session_state.run if st.session_state.get("run") else None
+watched = live_runs[0] if live_runs else current
+
+# The run being trained, or the current one, stands first: progress and curves without scrolling.
+if watched is not None:
+    if sweep is not None and watched.name in sweep.runs:
+        st.caption(f"Sweep {sweep.name}: {sweep.field} = {', '.join(map(str, sweep.values))}; run "
+                   f"{sweep.runs.index(watched.name) + 1} of {len(sweep.runs)}")
+    (live_view if live_runs else ended_view)(watched)
+    stop_col, sweep_col, resume_col = st.columns(3)
+    if live_runs and stop_col.button(f"Stop {watched.name}", help="Ends after the current step, with a checkpoint"):
+        try:
+            stop_training(watched)
+            st.toast(f"Asked {watched.name} to stop")
+        except (SiameseError, OSError) as exc:
+            stop_col.error(f"Could not ask {watched.name} to stop: {describe(exc)}")
+    if sweep is not None and sweep_col.button(f"Stop sweep {sweep.name}", help="The current run stops, the rest "
+                                             "are cancelled"):
+        stop_sweep(sweep)
+        st.rerun()
+    resumable = not busy and read_status(watched).get("status") in ("stopped", "interrupted", "finished") \
+        and RunPaths(watched).checkpoint.exists()
+    if resumable:
+        more = resume_col.number_input("Epochs in all", min_value=1, value=None, placeholder="as configured",
+                                       key="resume_epochs")
+        longer = resume_col.number_input("Seconds in all", min_value=1.0, value=None, placeholder="as configured",
+                                         key="resume_seconds")
+        if resume_col.button(f"Resume {watched.name}", help="Carry on from its checkpoint; the curves carry on"):
+            try:
+                resume_training(watched, workspace.DATA_DIR, more, longer)
+                st.rerun()
+            except SiameseError as exc:
+                resume_col.error(f"Not resumed: {describe(exc)}")
+
+st.divider()
 st.session_state.setdefault("cfg_data", st.query_params.get("data", st.session_state.data_source))
 data = st.text_input("Dataset", key="cfg_data", help=form_field("data").help)
 defaults, why = st.cache_data(ttl=60, show_spinner=False)(defaults_for)(data, workspace.DATA_DIR)
 base = {**TrainConfig(data=data).to_dict(), **defaults}
 if st.session_state.get("cfg_defaults_of") != data:  # a new dataset: its own defaults fill the form
-    for name in base.keys() - {"data"}:
-        st.session_state.pop(f"cfg_{name}", None)
+    form.forget()
     st.session_state.cfg_defaults_of, st.session_state.train_values = data, {}
 # The link wins; then what this session last chose (widgets forget their values on other pages).
 values, problems = from_query(st.query_params.to_dict(), {**base, **st.session_state.get("train_values", {})})
 for problem in problems:
     st.warning(problem)
-st.caption(f"Defaults for this dataset: {why}.")
 
+preset_col, apply_col, why_col = st.columns([2, 1, 5])
+preset = preset_col.selectbox("Preset", list(PRESETS), key="preset")
+why_col.caption(f"**{preset}**: {PRESETS[preset][1]}. Defaults for this dataset: {why}.")
+if apply_col.button("Fill the form", help="Set the fields to the preset's; the link follows"):
+    try:
+        form.fill(apply_preset(preset, {**values, "data": data}, workspace.DATA_DIR))
+    except SiameseError as exc:
+        st.error(f"The preset {preset} cannot be used here: {exc}")
 
-def widget(name: str, default, loss: str | None = None):
-    spec, key = form_field(name), f"cfg_{name}"
-    if key not in st.session_state:
-        st.session_state[key] = default
-    if spec.kind == "choice":
-        return st.selectbox(spec.label, spec.choices, key=key, help=spec.help)
-    if spec.kind == "bool":
-        return st.checkbox(spec.label, key=key, help=spec.help)
-    if spec.kind == "int":
-        return st.number_input(spec.label, min_value=int(spec.minimum), step=1, key=key, help=spec.help)
-    if spec.kind == "text":
-        return st.text_input(spec.label, key=key, help=spec.help, placeholder="nobody") or None
-    margin = default_margin(loss) if name == "margin" else None
-    empty = "no limit" if name == "max_seconds" else f"{loss}'s default: {margin}" if margin is not None else \
-        f"{loss} has no margin"
-    return st.number_input(spec.label, min_value=spec.minimum, key=key, help=spec.help, format="%g",
-                           placeholder=empty if spec.kind == "optional" else None)
-
-
-chosen = {"data": data}
-for column, (group, names) in zip(st.columns(len(LAYOUT)), LAYOUT):
-    with column:
-        st.markdown(f"**{group}**")
-        for name in names:
-            chosen[name] = widget(name, values[name], chosen.get("loss"))
+chosen = form.config_form(values)
 try:
-    config = TrainConfig.from_dict({**values, **chosen})
+    config = TrainConfig.from_dict({**values, **chosen, "data": data})
 except SiameseError as exc:
     st.error(str(exc))
     st.stop()
@@ -69,56 +83,24 @@ st.session_state.train_values = {name: getattr(config, name) for name in to_quer
 st.session_state.data_source = config.data
 st.caption("The configuration is in the address bar: copy the link to share it.")
 
-live_runs = running_runs(workspace.RUNS_DIR)
-start_col, stop_col = st.columns([1, 3])
-if start_col.button("Start training", type="primary", disabled=bool(live_runs),
-                    help="A run is in progress; stop it or wait for it to end" if live_runs else None):
+start_col, sweep_field_col, sweep_values_col, sweep_start_col = st.columns([1, 1, 2, 1])
+if start_col.button("Start training", type="primary", disabled=busy,
+                    help="A run is in progress; stop it or wait for it to end" if busy else None):
     try:
         run_dir = launch(config, workspace.RUNS_DIR, workspace.DATA_DIR)
     except SiameseError as exc:
         st.error(f"Training did not start: {describe(exc)}")
         st.stop()
     st.session_state.run = run_dir.name
-    st.session_state.watching = run_dir.name
     st.rerun()
-
-watched = live_runs[0] if live_runs else (workspace.RUNS_DIR / st.session_state.run if st.session_state.get("run")
-                                          else None)
-if watched is None:
-    st.stop()
-if live_runs and stop_col.button(f"Stop {watched.name}", help="Ends after the current step, with a checkpoint"):
+field = sweep_field_col.selectbox("Sweep a field", form.FIELDS, index=form.FIELDS.index("margin"), key="sweep_field")
+text = sweep_values_col.text_input("…over these values", placeholder="0.1, 0.2, 0.5", key="sweep_values")
+if sweep_start_col.button("Start sweep", disabled=busy or not text.strip(),
+                          help="A run is in progress" if busy else "The runs are queued and run one after another"):
     try:
-        stop_training(watched)
-        st.toast(f"Asked {watched.name} to stop")
-    except (SiameseError, OSError) as exc:
-        stop_col.error(f"Could not ask {watched.name} to stop: {describe(exc)}")
-
-
-@st.fragment(run_every=1.0 if live_runs else None)
-def live_view(run_dir):
-    progress = read_progress(run_dir)
-    st.subheader(f"Run {run_dir.name}: {progress.status}")
-    if progress.status in ("failed", "diverged", "interrupted") and progress.message:
-        st.error(progress.message)
-    if progress.status == "starting":
-        st.caption(progress.message)
-    rate = f"{progress.images_per_second:,.0f} images/s" if progress.images_per_second else ""
-    st.progress(progress.fraction, text=f"epoch {progress.epoch} · {progress.fraction:.0%} · "
-                f"{clock(progress.elapsed)} elapsed · {clock(progress.remaining)} left · {rate}")
-    loss_col, val_col = st.columns(2)
-    fig = line_figure("Training loss", "step", "loss")
-    fig.add_scatter(x=progress.steps, y=progress.losses, mode="lines", name="loss per step")
-    loss_col.plotly_chart(fig, width="stretch", key="loss_chart")
-    pairs = progress.epochs[-1].get("genuine_pairs") if progress.epochs else None
-    title = "Validation (held-out identities" + (f", {pairs:,} genuine pairs)" if pairs else ")")
-    fig = line_figure(title, "epoch", "")
-    epochs = [r["epoch"] for r in progress.epochs]
-    for key, name in (("val_auc", "AUC"), ("val_eer", "EER"), ("oneshot_accuracy", "one-shot accuracy")):
-        fig.add_scatter(x=epochs, y=[r.get(key) for r in progress.epochs], mode="lines+markers", name=name)
-    val_col.plotly_chart(fig, width="stretch", key="val_chart")
-    if st.session_state.get("watching") == run_dir.name and not progress.live:
-        st.session_state.watching = None
-        st.rerun()  # the run ended: redraw the page so Start comes back
-
-
-live_view(watched)
+        started = start_sweep(plan_sweep(config, field, text.replace(";", ",").split(",")), field,
+                              workspace.RUNS_DIR, workspace.DATA_DIR)
+        st.session_state.run = started.runs[0]
+        st.rerun()
+    except SiameseError as exc:
+        st.error(f"The sweep did not start: {describe(exc)}")

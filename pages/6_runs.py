@@ -1,4 +1,5 @@
-"""Runs: every run in a table, loss and ROC curves of the selected runs overlaid, delete, export."""
+"""Runs: every run in a table (figures first, sortable), the selected runs' loss, ROC and DET curves
+overlaid, sweeps compared against their swept value, delete, export."""
 
 import pandas as pd
 import streamlit as st
@@ -6,9 +7,10 @@ import streamlit as st
 from siamese.errors import SiameseError
 from siamese.projection import export_projector
 from siamese.runs.folder import RunPaths
+from siamese.runs.sweep import list_sweeps, sweep_table
 from siamese.runs.table import delete_run, epoch_losses, run_problem, runs_table
 from ui import cached, page, workspace
-from ui.draw import line_figure
+from ui.draw import det_figure, line_figure
 
 page.setup("Runs")
 table = runs_table(workspace.RUNS_DIR)
@@ -18,21 +20,23 @@ if not table:
 
 frame = pd.DataFrame(table)
 frame["started"] = pd.to_datetime(frame.get("started"), unit="s", errors="coerce")
-event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun",
-                     selection_mode="multi-row", key="runs_table",
+event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
+                     key="runs_table",
                      column_config={"val_auc": st.column_config.NumberColumn("val AUC", format="%.4f"),
                                     "val_eer": st.column_config.NumberColumn("val EER", format="%.4f"),
                                     "oneshot": st.column_config.NumberColumn("one-shot", format="%.3f"),
                                     "seconds": st.column_config.NumberColumn("duration (s)", format="%.0f")})
 picked = [table[i]["run"] for i in event.selection.rows] or [table[0]["run"]]
-st.caption("Select rows to compare runs; the newest is shown when none is selected.")
+st.caption("Click a column's header to sort; select rows to compare runs (the newest is shown when none is). "
+           "Figures are on each run's validation identities.")
 for name in picked:
     if problem := run_problem(workspace.RUNS_DIR / name):
         (st.error if problem[0] == "error" else st.warning)(problem[1])
 
-loss_col, roc_col = st.columns(2)
+loss_col, roc_col, det_col = st.columns(3)
 loss_fig = line_figure("Training loss (mean per epoch)", "epoch", "loss", height=360)
-roc_fig = line_figure("ROC on validation identities", "false accept rate", "true accept rate", height=360)
+roc_fig = line_figure("ROC", "false accept rate", "true accept rate", height=360)
+det_fig = det_figure("DET (log axes)", height=360)
 for name in picked:
     run = workspace.RUNS_DIR / name
     epochs, losses = epoch_losses(run)
@@ -41,10 +45,25 @@ for name in picked:
         try:
             curve = cached.roc(run)
             roc_fig.add_scatter(x=curve["far"], y=curve["tar"], mode="lines", name=f"{name} (AUC {curve['auc']:.3f})")
+            det_fig.add_scatter(x=curve["det_far"], y=curve["det_frr"], mode="lines",
+                                name=f"{name} (EER {curve['eer']:.3f})")
         except SiameseError as exc:
             st.warning(f"{name}: {exc}")
 loss_col.plotly_chart(loss_fig, width="stretch")
 roc_col.plotly_chart(roc_fig, width="stretch")
+det_col.plotly_chart(det_fig, width="stretch")
+
+if sweeps := list_sweeps(workspace.RUNS_DIR):
+    st.subheader("Sweeps")
+    chosen = st.selectbox("Sweep", [s.name for s in sweeps], key="sweep_shown")
+    sweep = next(s for s in sweeps if s.name == chosen)
+    rows = pd.DataFrame(sweep_table(sweep))
+    table_col, plot_col = st.columns([2, 3])
+    table_col.dataframe(rows, hide_index=True, width="stretch")
+    fig = line_figure(f"Final figures against {sweep.field}", sweep.field, "", height=320)
+    for key, label in (("val_auc", "AUC"), ("val_eer", "EER"), ("oneshot", "one-shot accuracy")):
+        fig.add_scatter(x=rows[sweep.field].tolist(), y=rows[key].tolist(), mode="lines+markers", name=label)
+    plot_col.plotly_chart(fig, width="stretch", key="sweep_chart")
 
 st.subheader("Manage")
 names = [row["run"] for row in table]

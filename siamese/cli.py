@@ -174,6 +174,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .runs.sweep import run_sweep, sweep_table
+
+    sweep = run_sweep(args.sweep, args.data_dir)
+    print(json.dumps({"sweep": sweep.name, "field": sweep.field, "runs": sweep_table(sweep)}, default=str))
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     from .data.sources import open_source
     from .faces.cache import prepare_faces
@@ -254,17 +262,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from .faces.prepare import face_tensor
-    from .runs.folder import decision_threshold
+    from .runs.folder import decision_threshold, read_calibration
 
     gallery = _open_gallery(args)
     config = gallery.model.config
     image = face_tensor(_face(args.image, args, gallery.model.faces).crop, config.input_size, config.colour)
     threshold = decision_threshold(Path(args.run))
+    calibration = read_calibration(Path(args.run))  # `confidence` is null for a run saved without one
     if args.claim:
-        result = gallery.verify(image, args.claim, threshold)
+        result = gallery.verify(image, args.claim, threshold, calibration=calibration)
         print(json.dumps(asdict(result), indent=2))
         return 0 if result.accepted else 1
-    print(json.dumps(asdict(gallery.identify(image, threshold)), indent=2))
+    print(json.dumps(asdict(gallery.identify(image, threshold, calibration=calibration)), indent=2))
     return 0
 
 
@@ -303,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for impostor pairs and one-shot trials")
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("sweep", help="train the runs of a sweep made by the dashboard, one after another")
+    p.add_argument("--sweep", required=True, help="the sweep's record, runs/<name>.sweep.json")
+    p.set_defaults(func=cmd_sweep)
+
     p = sub.add_parser("prepare", help="find and align the faces of a folder of photographs once, into the "
                        "face cache every run and evaluation uses")
     p.add_argument("--data", required=True, help="a folder of identity folders, a .zip, or a dataset name")
@@ -329,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
             _add_face_options(p)
         p.set_defaults(func=func)
 
-    p = sub.add_parser("verify", help="1:1 with --claim NAME (exit 0 accepted, 1 rejected), else 1:N identify")
+    p = sub.add_parser("verify", help="1:1 with --claim NAME (exit 0 accepted, 1 rejected), else 1:N identify; "
+                       "the JSON's confidence is p(same person) from the run's calibration")
     p.add_argument("--run", required=True, help="run folder of the model")
     p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
     p.add_argument("--claim", help="the identity the person claims to be")

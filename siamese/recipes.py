@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .data.builtin import BUILTIN_SOURCES
 from .data.sources import open_source
-from .errors import DatasetError
+from .config import TrainConfig
+from .errors import ConfigError, DatasetError
 from .faces.cache import resolve_cut
 
 PHOTOGRAPHS = {
@@ -26,6 +27,37 @@ PHOTOGRAPHS_WHY = ("photographs: faces detected and aligned, a small ResNet at 6
                    "uniform batches, AdamW with warm-up; it reached 0.89 on LFW View 1 in 5 minutes on 2 "
                    "CPU cores")
 CROPS_WHY = "face crops: a compact network at 32 px grey with CosFace, the best found on ORL"
+
+
+# Configurations from the papers people know, over a dataset's defaults: each names its source.
+PRESETS = {
+    "this project's default": ({}, "the defaults for the dataset (siamese/recipes.py)"),
+    "Koch et al. 2015": ({"model": "koch", "input_size": 105, "colour": "grey", "embedding_dim": 4096,
+                          "normalize": False, "flip_average": False, "loss": "bce", "optimizer": "adam",
+                          "lr": 1e-4, "weight_decay": 0.0, "lr_schedule": "constant", "sampler": "pk",
+                          "augmentation": "koch"},
+                         "Koch, Zemel and Salakhutdinov, Siamese neural networks for one-shot image recognition: "
+                         "their network at 105 px, BCE over a weighted L1 distance, Adam 1e-4"),
+    "Hadsell et al. 2006": ({"loss": "contrastive", "margin": 1.0, "distance": "euclidean", "sampler": "pk",
+                             "normalize": True},
+                            "Hadsell, Chopra and LeCun, Dimensionality reduction by learning an invariant mapping: "
+                            "the contrastive loss, margin 1 on unit-length embeddings"),
+    "FaceNet (Schroff et al. 2015)": ({"loss": "triplet", "mining": "semi_hard", "margin": 0.2, "distance": "euclidean",
+                                       "normalize": True, "embedding_dim": 128, "sampler": "pk"},
+                                      "Schroff, Kalenichenko and Philbin, FaceNet: the triplet loss with semi-hard "
+                                      "negatives, margin 0.2, 128-d unit-length embeddings"),
+}
+
+
+def apply_preset(name: str, values: dict, data_dir: str | Path = "data") -> dict:
+    """`values` (field values) with a preset applied: the dataset's defaults, then the preset's fields;
+    the dataset, its faces and the budget stay the user's. ConfigError naming a preset that is not one."""
+    if name not in PRESETS:
+        raise ConfigError(f"preset {name!r} is not one of: {', '.join(PRESETS)}")
+    keep = {field: values[field] for field in ("data", "faces", "exclude_people", "max_seconds", "seed", "device")
+            if field in values}
+    defaults, _ = defaults_for(values.get("data", "digits"), data_dir, values.get("faces", "auto"))
+    return TrainConfig.from_dict({**defaults, **PRESETS[name][0], **keep}).to_dict()
 
 
 def defaults_for(data: str, data_dir: str | Path = "data", faces: str = "auto") -> tuple[dict, str]:

@@ -26,7 +26,7 @@ _spec.loader.exec_module(_shared)
 identity_image = _shared.identity_image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("train", "evaluate", "prepare", "embed", "enroll", "verify", "remove")
+SUBCOMMANDS = ("train", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "remove")
 ALICE, BOB = 20, 23  # never seen in training; far apart for the tiny model
 
 
@@ -256,3 +256,24 @@ def test_a_file_that_cannot_be_written_is_an_error_message(capsys, run, data_dir
     (tmp_path / "taken").write_text("a file, not a folder")
     code, out, err = call(capsys, data_dir, "embed", "--run", run, "--out", tmp_path / "taken" / "e.npz")
     assert_clean_error(code, out, err, "Not a directory", "taken")
+
+
+def test_verify_gives_the_calibrated_confidence_of_its_decision(capsys, run, data_dir, pictures, tmp_path):
+    import shutil
+
+    from siamese.evaluate.calibration import Calibration
+
+    copy = shutil.copytree(run, tmp_path / "run")  # its own threshold file: the module's run stays as it is
+    common = ("--run", copy, "--gallery", tmp_path / "gallery", "--no-detect")
+    call(capsys, data_dir, "enroll", *common, "--name", "alice", *pictures["alice"][:3])
+    save_threshold(copy, read_threshold(copy), "test")  # an older run: no calibration saved
+    code, out, err = call(capsys, data_dir, "verify", *common, "--claim", "alice", pictures["alice"][3])
+    assert json.loads(out)["confidence"] is None
+    calibration = Calibration(3.0, -10.0, 100)
+    save_threshold(copy, read_threshold(copy), "test", calibration)
+    code, out, err = call(capsys, data_dir, "verify", *common, "--claim", "alice", pictures["alice"][3])
+    verified = json.loads(out)
+    assert verified["confidence"] == pytest.approx(calibration.confidence(verified["distance"]))
+    code, out, err = call(capsys, data_dir, "verify", *common, pictures["bob"][0])
+    identified = json.loads(out)
+    assert identified["confidence"] == pytest.approx(calibration.confidence(identified["distance"]))

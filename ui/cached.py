@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from siamese import projection
+from siamese.data.builtin import Download
 from siamese.data.preview import preview
 from siamese.faces.cache import Preparation
 from siamese.runs.launch import training_threads
@@ -38,6 +39,21 @@ def model(run: Path, checkpoint: Path | None = None) -> TrainedModel:
 def dataset(source: str, size: int = 64, colour: str = "grey", cut: str = "whole"):
     """(images to show, count rows of the whole dataset): see `siamese.data.preview.preview`."""
     return preview(source, size, colour, workspace.DATA_DIR, cut=cut)
+
+
+@st.cache_resource
+def downloads() -> dict[str, Download]:
+    """Built-in datasets being fetched, by name: one download each for the whole server."""
+    return {}
+
+
+def download(name: str, retry: bool = False) -> Download:
+    """The download of a built-in: the one there is (running, done or failed), or a new one; with
+    `retry`, a failed one is started again (a user asked)."""
+    jobs = downloads()
+    if name not in jobs or (retry and not jobs[name].running and jobs[name].error):
+        jobs[name] = Download(name, workspace.DATA_DIR)
+    return jobs[name]
 
 
 @st.cache_resource
@@ -117,11 +133,12 @@ def projected(run: Path, checkpoint: Path | None, split: str, method: str, dims:
 
 
 @st.cache_data(max_entries=8, show_spinner="Making thumbnails…")
-def _thumbnails(run: str, split: str, key: tuple, limit: int) -> list[str]:
-    _, data = _embedded(run, None, split, key)
+def _thumbnails(run: str, checkpoint: str | None, split: str, key: tuple, limit: int) -> list[str]:
+    _, data = _embedded(run, checkpoint, split, key)
     return [projection.data_uri(image) for image in data.images[:limit]]
 
 
-def thumbnails(run: Path, split: str, limit: int = 4000) -> list[str]:
-    """Small PNG data URIs of the first `limit` images of a run's split, for hover labels."""
-    return _thumbnails(str(run), split, model_key(run), limit)
+def thumbnails(run: Path, split: str, checkpoint: Path | None = None, limit: int = 4000) -> list[str]:
+    """Small PNG data URIs of the first `limit` images of a run's split, for hover labels; `checkpoint`
+    (a snapshot) for a training run that has none of its own checkpoint yet."""
+    return _thumbnails(str(run), str(checkpoint) if checkpoint else None, split, model_key(run, checkpoint), limit)

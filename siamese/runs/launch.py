@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import RunError
-from .folder import RUNS_DIR, RunPaths, create_run
+from .files import load_torch
+from .folder import RUNS_DIR, RunPaths, create_run, run_config
 from .status import pid_alive, read_status, request_stop, write_status
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -38,19 +39,41 @@ def launch(config: TrainConfig, runs_dir: str | Path = RUNS_DIR, data_dir: str |
     return run_dir
 
 
-def start_training(run_dir: str | Path, data_dir: str | Path = "data") -> int:
-    """Start `python -m siamese train --run DIR` on a run folder holding `config.json`; returns its
-    process id. The `starting` status names the process, so a training nobody could find is never left
-    running: when the status cannot be written, the process is killed."""
+def resume_training(run_dir: str | Path, data_dir: str | Path = "data", epochs: int | None = None,
+                    max_seconds: float | None = None) -> int:
+    """Carry a stopped or interrupted run on from its checkpoint in a new process (`python -m siamese
+    train --resume DIR`, with `epochs` or the time budget raised when given); its curves and its clock
+    carry on in the same metrics."""
+    run_dir = Path(run_dir)
+    if not RunPaths(run_dir).checkpoint.exists():
+        raise RunError(f"{run_dir.name} has no checkpoint to resume from; start a new run")
+    if read_status(run_dir).get("status") in ("starting", "running"):
+        raise RunError(f"{run_dir.name} is still training")
+    saved, config = load_torch(RunPaths(run_dir).checkpoint), run_config(run_dir)
+    if saved["epoch"] >= (epochs or config.epochs):
+        raise RunError(f"{run_dir.name} has trained {saved['epoch']} of its {config.epochs} epochs; raise the "
+                       "epochs to train it further")
+    budget = max_seconds or config.max_seconds
+    if budget is not None and saved.get("elapsed", 0.0) >= budget:
+        raise RunError(f"{run_dir.name} has used its time budget of {budget:g} s; raise the budget to train it "
+                       "further")
+    extra = (["--epochs", str(epochs)] if epochs else []) + (["--max-seconds", str(max_seconds)] if max_seconds else [])
+    return start_training(run_dir, data_dir, ["--resume", str(run_dir), *extra])
+
+
+def start_training(run_dir: str | Path, data_dir: str | Path = "data", how: list[str] | None = None) -> int:
+    """Start `python -m siamese train --run DIR` (or `how`, the options after `train`) on a run folder
+    holding `config.json`; returns its process id. The `starting` status names the process, so a training
+    nobody could find is never left running: when the status cannot be written, the process is killed."""
     run_dir = Path(run_dir)
     paths = RunPaths(run_dir)
     command = [sys.executable, "-m", "siamese", "--data-dir", str(data_dir), "train", "--quiet",
-               "--run", str(run_dir)]
+               *(how or ["--run", str(run_dir)])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
     env.setdefault("OMP_NUM_THREADS", str(training_threads()))
     try:
         write_status(run_dir, "starting", "starting the training process")
-        with open(paths.log, "wb") as log:
+        with open(paths.log, "ab") as log:  # a resumed run's output follows the first part's
             proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=env, start_new_session=True)
     except (OSError, RunError) as exc:

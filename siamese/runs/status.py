@@ -1,7 +1,8 @@
 """The status of a run, written by whoever is responsible for it at the moment, and read by this one
-reader: `new` (configured, not started), `starting` (a process was started and is loading its data),
-`running`, and the final ones. A process that ended without writing a final status is reported for what
-it is: `failed` (it ended while starting, with the last lines it printed) or `interrupted`."""
+reader: `new` (configured, not started), `queued` (waiting its turn in a sweep), `starting` (a process
+was started and is loading its data), `running`, and the final ones. A process that ended without writing
+a final status is reported for what it is: `failed` (it ended while starting, with the last lines it
+printed), `interrupted`, or `cancelled` (a queued run whose sweep is gone)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..errors import RunError
 from .files import read_json, tail, write_json
 from .folder import RunPaths
 
-FINAL_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted")
+FINAL_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted", "cancelled")
 LIVE_STATUSES = ("starting", "running")
 # Seconds a 'starting' status without a process id may stand: the launcher writes the id right after the
 # process starts, so an older one is a launch that never completed.
@@ -51,6 +52,8 @@ def read_status(run_dir: Path) -> dict:
     elif status.get("status") == "running" and not _alive(status):
         status = {**status, "status": "interrupted",
                   "message": "the training process ended without finishing; resume it to go on"}
+    elif status.get("status") == "queued" and not _alive(status):
+        status = {**status, "status": "cancelled", "message": "its sweep ended before its turn came"}
     return status
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import RunError
+from ..losses import LOSSES
 from .files import read_metrics
 from .folder import RUNS_DIR, RunPaths, list_runs, run_config
 from .status import LIVE_STATUSES, read_status
@@ -23,15 +24,15 @@ def run_summary(run_dir: Path) -> dict:
     epochs = [r for r in records if r.get("kind") == "epoch"]
     final = epochs[-1] if epochs else {}
     status = read_status(run_dir)
+    # The figures first: what people sort and compare runs by.
     return {
-        "run": run_dir.name, "status": status.get("status", "unknown"), "data": config.data,
-        "model": config.model, "loss": config.loss, "distance": config.distance, "dim": config.embedding_dim,
-        "lr": config.lr, "batch": f"{config.p}x{config.k}", "processes": status.get("processes", 1),
-        "epochs": final.get("epoch", 0),
-        "val_auc": final.get("val_auc"), "val_eer": final.get("val_eer"),
-        "oneshot": final.get("oneshot_accuracy"),
-        "seconds": max((r.get("elapsed", 0.0) for r in records), default=0.0),
-        "started": status.get("started"),
+        "run": run_dir.name, "val_auc": final.get("val_auc"), "val_eer": final.get("val_eer"),
+        "oneshot": final.get("oneshot_accuracy"), "status": status.get("status", "unknown"),
+        "epochs": final.get("epoch", 0), "seconds": max((r.get("elapsed", 0.0) for r in records), default=0.0),
+        "data": config.data, "model": config.model, "loss": config.loss,
+        "margin": config.margin if config.margin is not None else LOSSES[config.loss].default_margin,
+        "distance": config.distance, "dim": config.embedding_dim, "lr": config.lr,
+        "batch": f"{config.p}x{config.k}", "processes": status.get("processes", 1), "started": status.get("started"),
     }
 
 

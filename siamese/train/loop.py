@@ -128,6 +128,7 @@ class _State:
     augment: Augmenter
     epoch: int = 0
     step: int = 0
+    elapsed: float = 0.0  # seconds trained before this process began (a resumed run's clock carries on)
 
 
 def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = None,
@@ -167,7 +168,8 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
 
     batches = batch_source(train_set, state.sampler, config, device)
     steps_total = config.epochs * state.sampler.batches_per_epoch
-    start = last_checkpoint = time.perf_counter()
+    start = time.perf_counter() - state.elapsed
+    last_checkpoint = time.perf_counter()
     elapsed = 0.0
     validate = lambda losses: _validate(model, val_set, pair_distance_fn(config, loss_fn), device, state,
                                         losses, start, config.seed)
@@ -210,7 +212,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                                                     and _snapshot_small(model)):
                 _save_snapshot(paths, state)
             if not ending and time.perf_counter() - last_checkpoint > CHECKPOINT_SECONDS:
-                _save_checkpoint(paths, state)
+                _save_checkpoint(paths, state, time.perf_counter() - start)
                 last_checkpoint = time.perf_counter()
 
     world.share_buffers(model)
@@ -221,7 +223,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 final = validate(losses)
                 append_metrics(paths.metrics, final)
                 notify(final)
-            _save_checkpoint(paths, state)
+            _save_checkpoint(paths, state, time.perf_counter() - start)
             _save_threshold(paths, model, val_set, pair_distance_fn(config, loss_fn), device, config.seed)
         end = {"kind": "end", "status": status, "message": message, "epoch": state.epoch, "step": state.step,
                "elapsed": time.perf_counter() - start, "processes": world.size}
@@ -327,10 +329,10 @@ def _save_snapshot(paths: RunPaths, state: _State) -> None:
                {"model": state.model.state_dict(), "epoch": state.epoch, "step": state.step})
 
 
-def _save_checkpoint(paths: RunPaths, state: _State) -> None:
+def _save_checkpoint(paths: RunPaths, state: _State, elapsed: float) -> None:
     save_torch(paths.checkpoint, {
         "model": state.model.state_dict(), "loss": state.loss_fn.state_dict(),
-        "optimizer": state.optimizer.state_dict(), "epoch": state.epoch, "step": state.step,
+        "optimizer": state.optimizer.state_dict(), "epoch": state.epoch, "step": state.step, "elapsed": elapsed,
         "sampler": state.sampler.state(), "augment": state.augment.state(), "torch_rng": torch.get_rng_state(),
     })
 
@@ -346,6 +348,7 @@ def _restore(paths: RunPaths, world: World, state: _State) -> None:
         state.augment.set_state(saved["augment"])
     torch.set_rng_state(saved["torch_rng"])
     state.epoch, state.step = int(saved["epoch"]), int(saved["step"])
+    state.elapsed = float(saved.get("elapsed", 0.0))  # checkpoints from before it was saved: from zero
 
 
 def _write_status(paths: RunPaths, status: str, message: str, config: TrainConfig, epoch: int,
@@ -363,10 +366,13 @@ def resume(run_dir: str | Path, callback: Callback | None = None, data_dir: str 
     if world.is_main:
         config = run_config(paths.root)
         config = TrainConfig.from_dict({**config.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
-        done = load_torch(paths.checkpoint)["epoch"]
-        if done >= config.epochs:
-            raise RunError(f"{paths.root.name} has already trained {done} of {config.epochs} epochs; "
+        saved = load_torch(paths.checkpoint)
+        if saved["epoch"] >= config.epochs:
+            raise RunError(f"{paths.root.name} has already trained {saved['epoch']} of {config.epochs} epochs; "
                            "raise --epochs to train it further")
+        if config.max_seconds is not None and saved.get("elapsed", 0.0) >= config.max_seconds:
+            raise RunError(f"{paths.root.name} has used its time budget of {config.max_seconds:g} s; raise "
+                           "--max-seconds to train it further")
         config.save(paths.config)
         values = config.to_dict()
     config = TrainConfig.from_dict(world.broadcast(values))

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from siamese.config import TrainConfig
-from siamese.errors import SiameseError
+from siamese.errors import RunError, SiameseError
 from siamese.evaluate.scores import evaluate_embeddings
 from siamese.losses import build_loss, pair_distance_fn
 from siamese.models import build_model, embed_images
@@ -194,6 +194,24 @@ def test_stop_file_then_resume(faces, tmp_path, small_config):
     logged_steps = [r["step"] for r in records if r["kind"] == "step"]
     assert logged_steps == list(range(1, 11))
     assert load_torch(run / "checkpoint.pt")["epoch"] == 4
+
+
+def test_a_resumed_run_s_clock_carries_on_and_its_time_budget_is_kept(faces, tmp_path, small_config):
+    run = run_folder(tmp_path, "clock")
+    train(small_config(faces, epochs=400, max_seconds=60.0), run, stop_after(run, 4))
+    before = load_torch(run / "checkpoint.pt")["elapsed"]
+    first = [r["elapsed"] for r in metrics_lines(run) if r["kind"] == "step"]
+    resume(run, stop_after(run, 8))
+    records = [r for r in metrics_lines(run) if r["kind"] == "step"]
+    assert before > 0 and [r["elapsed"] for r in records][:len(first)] == first
+    assert all(r["elapsed"] >= before for r in records[len(first):])  # the clock goes on, not from zero
+    assert load_torch(run / "checkpoint.pt")["elapsed"] > before
+
+    spent = run_folder(tmp_path, "spent")
+    train(small_config(faces, epochs=400, max_seconds=0.5), spent)
+    with pytest.raises(RunError, match="has used its time budget of 0.5 s; raise --max-seconds"):
+        resume(spent)
+    assert resume(spent, max_seconds=2.0).status == "finished"
 
 
 def test_resume_may_raise_the_epoch_limit(faces, tmp_path, small_config):

@@ -1,0 +1,110 @@
+"""The Train page's tools in the browser: a preset fills the form and the link, a sweep of three margins
+makes three runs that the Runs page compares, a stopped run resumed carries its curves on, and the
+Threshold page draws its DET curve."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlparse
+
+TINY = "data=synthetic&input_size=32&embedding_dim=16&p=4&k=2&val_fraction=0.34"
+CHART = """(el, name) => {
+  const gd = el.querySelector('.js-plotly-plot');
+  const trace = gd && gd.data && gd.data.find(t => t.name === name);
+  return trace ? Array.from(trace.y) : [];
+}"""
+
+
+def query(page) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def choose(page, label: str, option: str) -> None:
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_a_preset_fills_the_form_and_the_link(open_page, ui):
+    page = open_page(f"train?{TINY}")
+    choose(page, "Preset", "FaceNet (Schroff et al. 2015)")
+    ui.settle(page)
+    ui.expect(page.get_by_text("Schroff, Kalenichenko and Philbin")).to_be_visible()
+    page.get_by_role("button", name="Fill the form").click()
+    ui.settle(page)
+    ui.expect(page.get_by_role("combobox", name="loss")).to_have_value("triplet")
+    ui.expect(page.get_by_role("combobox", name="mining")).to_have_value("semi_hard")
+    deadline = time.monotonic() + 10
+    while query(page).get("loss") != "triplet" and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    link = query(page)
+    assert (link["loss"], link["mining"], link["margin"], link["data"]) == ("triplet", "semi_hard", "0.2", "synthetic")
+    ui.screenshot(page, "train_preset")
+
+
+def test_a_sweep_of_three_margins_makes_three_runs_the_runs_page_compares(open_page, ui, world):
+    page = open_page(f"train?{TINY}&loss=contrastive&max_seconds=4&epochs=400")
+    ui.expect(page.get_by_role("combobox", name="Sweep a field")).to_have_value("margin")
+    values = page.get_by_placeholder("0.1, 0.2, 0.5")
+    values.fill("0.5, 1.0, 1.5")
+    values.press("Enter")
+    ui.settle(page)
+    page.get_by_role("button", name="Start sweep").click()
+    ui.expect(page.get_by_text("run 1 of 3")).to_be_visible(timeout=30_000)
+    ui.screenshot(page, "train_sweep", top=page.get_by_text("run 1 of 3"))
+    sweep = next(world["runs"].glob("sweep-margin-*.sweep.json"))
+    runs = [world["runs"] / f"{sweep.name.removesuffix('.sweep.json')}-{k}" for k in (1, 2, 3)]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not all((r / "checkpoint.pt").exists() and '"finished"' in
+                                                 (r / "status.json").read_text() for r in runs):
+        time.sleep(1)
+    runs_page = open_page("runs")
+    ui.expect(runs_page.get_by_role("heading", name="Sweeps")).to_be_visible()
+    chart = runs_page.get_by_text("Final figures against margin")
+    ui.expect(chart).to_be_visible(timeout=20_000)
+    ui.settle(runs_page)
+    figure = runs_page.locator("[data-testid='stPlotlyChart']").filter(has_text="Final figures against margin")
+    deadline = time.monotonic() + 15
+    while not (aucs := figure.evaluate(CHART, "AUC")) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)  # plotly may still be drawing
+    assert len(aucs) == 3 and all(0 < a <= 1 for a in aucs), aucs
+    ui.screenshot(runs_page, "runs_sweep", top=runs_page.get_by_role("heading", name="Sweeps"))
+
+
+def test_a_stopped_run_resumed_carries_its_curve_on(open_page, ui):
+    page = open_page(f"train?{TINY}&epochs=3000")
+    page.get_by_role("button", name="Start training").click()
+    ui.expect(page.get_by_role("heading").filter(has_text=": running")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(3_000)
+    page.get_by_role("button", name="Stop").first.click()
+    ui.expect(page.get_by_role("heading").filter(has_text=": stopped")).to_be_visible(timeout=30_000)
+    ui.settle(page)
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    before = len(chart.evaluate(CHART, "loss per step"))
+    assert before > 0
+    page.get_by_role("button", name="Resume").click()
+    ui.expect(page.get_by_role("heading").filter(has_text=": running")).to_be_visible(timeout=30_000)
+    deadline = time.monotonic() + 30
+    while len(page.locator("[data-testid='stPlotlyChart']").first.evaluate(CHART, "loss per step")) <= before + 5 \
+            and time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+    after = page.locator("[data-testid='stPlotlyChart']").first.evaluate(CHART, "loss per step")
+    assert len(after) > before + 5, (before, len(after))
+    box = page.locator("[data-testid='stPlotlyChart']").first.bounding_box()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    box = page.locator("[data-testid='stPlotlyChart']").first.bounding_box()
+    assert box["y"] + box["height"] < 900, "the live curves are below the fold at 1400 x 900"
+    ui.screenshot(page, "train_resumed")
+    page.get_by_role("button", name="Stop").first.click()
+    ui.expect(page.get_by_role("heading").filter(has_text=": stopped")).to_be_visible(timeout=30_000)
+
+
+def test_the_threshold_page_draws_a_det_curve_on_log_axes(open_page, ui, orl_run):
+    page = open_page("threshold")
+    ui.choose_run(page, orl_run.name)
+    det = page.locator("[data-testid='stPlotlyChart']").filter(has_text="DET")
+    ui.expect(det).to_be_visible(timeout=20_000)
+    axes = det.evaluate("el => { const l = el.querySelector('.js-plotly-plot').layout; "
+                        "return [l.xaxis.type, l.yaxis.type]; }")
+    points = det.evaluate(CHART, "DET")
+    assert axes == ["log", "log"] and len(points) > 10 and min(points) > 0
+    ui.screenshot(page, "threshold_det", top=det)

@@ -1,0 +1,48 @@
+"""A training as a live instrument: its progress and curves, refreshed every second while it trains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from siamese.runs.progress import clock, read_progress
+from ui.draw import line_figure
+
+
+@st.fragment(run_every=1.0)
+def live_view(run_dir: Path) -> None:
+    """Progress, the loss per step and the validation curves of a live run; when it ends, the page is
+    redrawn (so Start comes back)."""
+    progress = _view(run_dir)
+    if not progress.live:
+        st.rerun()
+
+
+def ended_view(run_dir: Path) -> None:
+    """The same view, drawn once, for a run that is not training."""
+    _view(run_dir)
+
+
+def _view(run_dir: Path):
+    progress = read_progress(run_dir)
+    st.subheader(f"Run {run_dir.name}: {progress.status}")
+    if progress.status in ("failed", "diverged", "interrupted") and progress.message:
+        st.error(progress.message)
+    elif progress.status in ("starting", "queued", "stopped", "cancelled") and progress.message:
+        st.caption(progress.message)
+    rate = f"{progress.images_per_second:,.0f} images/s" if progress.images_per_second else ""
+    st.progress(progress.fraction, text=f"epoch {progress.epoch} · {progress.fraction:.0%} · "
+                f"{clock(progress.elapsed)} elapsed · {clock(progress.remaining)} left · {rate}")
+    loss_col, val_col = st.columns(2)
+    fig = line_figure("Training loss", "step", "loss", height=280)
+    fig.add_scatter(x=progress.steps, y=progress.losses, mode="lines", name="loss per step")
+    loss_col.plotly_chart(fig, width="stretch", key=f"loss_chart_{run_dir.name}")
+    pairs = progress.epochs[-1].get("genuine_pairs") if progress.epochs else None
+    title = "Validation (held-out identities" + (f", {pairs:,} genuine pairs)" if pairs else ")")
+    fig = line_figure(title, "epoch", "", height=280)
+    epochs = [r["epoch"] for r in progress.epochs]
+    for key, name in (("val_auc", "AUC"), ("val_eer", "EER"), ("oneshot_accuracy", "one-shot accuracy")):
+        fig.add_scatter(x=epochs, y=[r.get(key) for r in progress.epochs], mode="lines+markers", name=name)
+    val_col.plotly_chart(fig, width="stretch", key=f"val_chart_{run_dir.name}")
+    return progress
