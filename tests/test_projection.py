@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import base64
 import io
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,22 +86,21 @@ def test_projector_files_that_cannot_be_written_give_run_error(small_run, tmp_pa
         write_projector_files(blocker, embeddings, data)
 
 
-def test_identity_traces_keep_each_points_row_and_face(small_run):
+def test_identity_traces_keep_each_points_row(small_run):
     from siamese.runs.trained import run_dataset
 
     data = run_dataset(small_run, "validation", data_dir=small_run.parent.parent / "data")
     coords = np.arange(len(data) * 3, dtype=np.float32).reshape(-1, 3)
-    faces = [f"face-{i}" for i in range(len(data) - 1)]  # one face short: its point gets ''
-    traces = projection.identity_traces(coords, data, faces, training={data.identities[0]})
+    traces = projection.identity_traces(coords, data, training={data.identities[0]})
     assert [t["name"] for t in traces] == data.identities
     assert traces[0]["symbol"] == "x" and {t["symbol"] for t in traces[1:]} == {"circle"}
-    rows = [point[3] for t in traces for point in t["customdata"]]
+    rows = [point[0] for t in traces for point in t["customdata"]]
     assert sorted(rows) == list(range(len(data)))
     for trace in traces:
         for point, x, z in zip(trace["customdata"], trace["x"], trace["z"]):
-            assert (x, z) == (coords[point[3], 0], coords[point[3], 2])
-            assert point[1] == trace["name"] and point[0] == (faces[point[3]] if point[3] < len(faces) else "")
-    assert "z" not in projection.identity_traces(coords[:, :2], data, faces)[0]
+            assert (x, z) == (coords[point[0], 0], coords[point[0], 2])
+            assert point[1:] == [trace["name"], Path(data.paths[point[0]]).name]
+    assert "z" not in projection.identity_traces(coords[:, :2], data)[0]
 
 
 def test_export_projector_writes_one_line_per_image(small_run):
@@ -104,3 +108,121 @@ def test_export_projector_writes_one_line_per_image(small_run):
     assert out == small_run / "projector"
     assert len((out / "vectors.tsv").read_text().splitlines()) == images
     assert len((out / "metadata.tsv").read_text().splitlines()) == images + 1
+
+
+def test_stages_of_a_finished_run_are_its_snapshots_then_the_final_checkpoint(small_run):
+    assert projection.stages(small_run, live=False) == [
+        ("epoch 1", small_run / "snapshots" / "epoch-0001.pt"), ("epoch 2", small_run / "snapshots" / "epoch-0002.pt"),
+        ("final", None)]
+
+
+def test_stages_of_a_training_run_end_with_its_newest_snapshot(small_run, tmp_path):
+    run = shutil.copytree(small_run, tmp_path / "run")
+    assert [name for name, _ in projection.stages(run, live=True)] == ["epoch 1", "epoch 2"]
+    shutil.rmtree(run / "snapshots")  # before its first snapshot, or a model too large to snapshot
+    assert projection.stages(run, live=True) == [("latest checkpoint", None)]
+    (run / "checkpoint.pt").unlink()
+    assert projection.stages(run, live=True) == [] and projection.stages(run, live=False) == []
+
+
+def test_stages_without_a_checkpoint_are_the_snapshots(small_run, tmp_path):
+    run = shutil.copytree(small_run, tmp_path / "run")
+    (run / "checkpoint.pt").unlink()  # a run that diverged before its first checkpoint
+    assert [name for name, _ in projection.stages(run, live=False)] == ["epoch 1", "epoch 2"]
+
+
+def test_selected_rows_come_from_the_customdata_once_each_in_selection_order():
+    points = [{"curve_number": 1, "point_index": 0, "customdata": [7, "b", "1.png"]},
+              {"curve_number": 0, "point_index": 3, "customdata": [2, "a", "4.png"]},
+              {"curve_number": 1, "point_index": 0, "customdata": [7, "b", "1.png"]},
+              {"curve_number": 0, "point_index": 0, "customdata": [40, "a", "0.png"]},  # another figure's row
+              {"curve_number": 0, "point_index": 1}]  # a point without customdata
+    assert projection.selected_rows(points, n=10) == [7, 2]
+    assert projection.selected_rows([], n=10) == []
+
+
+def test_neighbours_of_each_selected_row_with_distance_and_identity():
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.5, 0.0]])
+    labels = torch.tensor([0, 1, 1, 0])
+    found = projection.neighbours_of(x, [2, 0], euclidean_paired, labels, k=2)
+    assert [row for row, _ in found] == [2, 0]
+    assert found[0][1] == [projection.Neighbour(1, 2.0, True), projection.Neighbour(3, 2.5, False)]
+    assert [(n.row, n.same) for n in found[1][1]] == [(3, True), (1, False)]
+    assert found[1][1][0].distance == pytest.approx(0.5)
+
+
+def write_jitted_module(folder: Path, name: str) -> object:
+    """A module of numba functions without cache=True, imported from `folder`: `double`, and `step` and
+    `step_parallel`, one Python function compiled serial and parallel."""
+    import importlib
+
+    (folder / f"{name}.py").write_text(textwrap.dedent("""
+        import numba
+
+        @numba.njit
+        def double(x):
+            return 2 * x
+
+        def _step(x):
+            total = 0.0
+            for i in numba.prange(len(x)):
+                total += x[i]
+            return total
+
+        step = numba.njit(_step)
+        step_parallel = numba.njit(_step, parallel=True)
+    """))
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(folder))
+
+
+def test_keep_compiled_code_writes_the_compiled_code_to_disk(tmp_path):
+    module = write_jitted_module(tmp_path, "jitted_for_keeping")
+    assert projection.keep_compiled_code([module]) is None
+    assert module.double(21) == 42
+    assert list((tmp_path / "__pycache__").glob("jitted_for_keeping.double-*.nbi"))
+
+
+def test_of_a_function_compiled_serial_and_parallel_only_the_serial_keeps_its_code(tmp_path):
+    """Both would share one cache file, whose entries do not say which variant they are."""
+    from numba.core.caching import NullCache
+
+    module = write_jitted_module(tmp_path, "jitted_twice")
+    projection.keep_compiled_code([module])
+    assert not isinstance(module.step._cache, NullCache) and isinstance(module.step_parallel._cache, NullCache)
+    assert module.step(np.ones(4)) == module.step_parallel(np.ones(4)) == 4
+
+
+def test_keep_compiled_code_says_what_to_do_when_no_folder_can_be_written(tmp_path, monkeypatch):
+    from numba.core import dispatcher
+
+    module = write_jitted_module(tmp_path, "jitted_nowhere")
+
+    def no_locator(py_func):
+        raise RuntimeError(f"cannot cache function {py_func.__name__!r}: no locator available for file 'x'")
+
+    monkeypatch.setattr(dispatcher, "FunctionCache", no_locator)
+    problem = projection.keep_compiled_code([module])
+    assert "cannot be kept between starts" in problem and "set NUMBA_CACHE_DIR" in problem
+    assert module.double(2) == 4  # compiled as before, just not kept
+
+
+def test_a_second_start_loads_umaps_code_from_disk():
+    """After one warm-up (this process), a fresh process compiles none of UMAP's functions again."""
+    projection.warm_up()
+    script = textwrap.dedent("""
+        from siamese import projection
+        import umap.layouts, umap.umap_, umap.utils
+        projection.warm_up()
+        functions = [umap.utils.fast_knn_indices, umap.umap_.smooth_knn_dist,
+                     umap.umap_.compute_membership_strengths, umap.layouts._nb_optimize_layout_euclidean_single_epoch]
+        print(projection.compiled_code_problem(), [len(f.stats.cache_hits) > 0 for f in functions],
+              [len(f.stats.cache_misses) for f in functions])
+    """)
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "None [True, True, True, True] [0, 0, 0, 0]", result.stdout
