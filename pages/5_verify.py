@@ -1,14 +1,16 @@
-"""Verify: a webcam snapshot or a photo, the face found and cropped, then 1:1 or 1:N; enrol and remove."""
+"""Verify: two photos compared; a webcam snapshot or a photo, the face found and cropped, then 1:1 or 1:N;
+enrol (from snapshots, a burst, photos, or the run's validation people) and remove."""
 
 import streamlit as st
 
 from siamese.errors import SiameseError
 from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
-from siamese.gallery import enrol_photos
-from siamese.runs.folder import decision_threshold
-from ui import cached, page, workspace
+from siamese.gallery import check_snapshots, compare_photos, confidence_text, enrol_photos, enrol_validation_people
+from siamese.runs.folder import decision_threshold, read_calibration
+from ui import burst, cached, page, workspace
+from ui.verify import PHOTO_TYPES, photo_input, show_comparison, show_identification, show_verification
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "pgm"]
+BURST = 5  # snapshots a burst takes, half a second apart
 
 page.setup("Verify")
 run = page.require_model("verification")
@@ -16,38 +18,42 @@ try:
     trained = cached.model(run)
     people = cached.gallery(run)
     threshold = decision_threshold(run)
+    calibration = read_calibration(run)
 except SiameseError as exc:
     st.error(str(exc))
     st.stop()
 enrolled = people.identities()
 for problem in people.problems:
     st.warning(problem)
-st.caption(f"Model: run {run.name} · threshold {threshold:.4f} (set it on the Threshold page) · "
+calibrated = f"confidences calibrated on {calibration.pairs:,} pairs" if calibration else confidence_text(None)
+st.caption(f"Model: run {run.name} · threshold {threshold:.4f} (set it on the Threshold page) · {calibrated} · "
            f"{len(enrolled)} people enrolled in {workspace.GALLERY_DIR}")
 
 options = st.columns(2)
 detect = options[0].checkbox("Detect the face", value=True, help="Untick for images that are already "
                              "face crops, like those of ORL or Olivetti")
 largest = options[1].checkbox("Use the largest face when there are several", value=False)
+cut = photo_cut(trained.faces, detect)
 
 
 def crop(source, failure: str = ""):
     """The face crop of a photo, or None after showing why there is none (after `failure`)."""
     try:
-        return prepare_face(source, photo_cut(trained.faces, detect), largest)
+        return prepare_face(source, cut, largest)
     except SiameseError as exc:
         st.error(f"{failure}{exc}")
         return None
 
 
-def show_matches(matches):
-    cols = st.columns(max(len(matches), 1))
-    for col, match in zip(cols, matches):
-        col.image(str(workspace.GALLERY_DIR / match.image), width=96,
-                  caption=f"{match.identity} · d={match.distance:.3f}")
+compare_tab, check_tab, enrol_tab, remove_tab = st.tabs(["Compare two photos", "Verify / identify",
+                                                         "Enrol a person", "Remove a person"])
+with compare_tab:
+    st.caption("Are two photos of one person? Both faces go through the same network (the twins share their "
+               "weights); the distance between the two embeddings is decided at the run's threshold.")
+    inputs = st.columns(2)
+    photos = [photo_input(inputs[0], "First", "Webcam"), photo_input(inputs[1], "Second", "Upload")]
+    show_comparison(compare_photos(trained, *photos, threshold, calibration, cut, largest))
 
-
-check_tab, enrol_tab, remove_tab = st.tabs(["Verify / identify", "Enrol a person", "Remove a person"])
 with check_tab:
     camera_col, upload_col = st.columns(2)
     shot = camera_col.camera_input("Webcam snapshot", key="verify_camera")
@@ -64,29 +70,25 @@ with check_tab:
         if not enrolled:
             st.info("Nobody is enrolled yet: enrol someone in the next tab.")
         elif mode.startswith("1:1"):
-            result = people.verify(probe, claimed, threshold)
-            verdict = st.success if result.accepted else st.error
-            verdict(f"{'ACCEPTED' if result.accepted else 'REJECTED'}: distance {result.distance:.4f} to "
-                    f"{claimed} (threshold {result.threshold:.4f})")
-            st.markdown(f"Closest enrolled images of {claimed}:")
-            show_matches(result.nearest)
+            show_verification(people.verify(probe, claimed, threshold, calibration=calibration))
         else:
-            result = people.identify(probe, threshold)
-            if result.identity:
-                st.success(f"Identified as **{result.identity}** (distance {result.distance:.4f}, "
-                           f"threshold {result.threshold:.4f})")
-            else:
-                st.warning(f"**Unknown**: nobody is within the threshold {result.threshold:.4f} "
-                           f"(nearest {result.distance:.4f})")
-            st.markdown("Top candidates (nearest image of each person):")
-            show_matches(result.candidates)
+            show_identification(people.identify(probe, threshold, calibration=calibration))
 
 with enrol_tab:
     name = st.text_input("Name of the person to enrol", key="enrol_name")
-    snap = st.camera_input("Snapshot", key="enrol_camera")
-    if snap is not None and st.button("Add this snapshot"):
-        if crop(snap.getvalue(), "The snapshot was not added: ") is not None:
-            st.session_state.enrol_shots.append(snap.getvalue())
+    single, several = st.columns(2)
+    snap = single.camera_input("Snapshot", key="enrol_camera")
+    if snap is not None and single.button("Add this snapshot"):
+        with single:
+            if crop(snap.getvalue(), "The snapshot was not added: ") is not None:
+                st.session_state.enrol_shots.append(snap.getvalue())
+    several.markdown(f"…or {BURST} snapshots in a row, half a second apart: turn your head a little")
+    with several:
+        frames = burst.burst_camera(BURST, 0.5)
+        if frames is not None:
+            taken = check_snapshots(frames, cut, largest)
+            st.session_state.enrol_shots += taken.kept
+            (st.success if not taken.skipped else st.warning if taken.kept else st.error)(taken.message)
     files = st.file_uploader("…or photos", accept_multiple_files=True, key="enrol_files", type=PHOTO_TYPES)
     sources = [(f"snapshot {i + 1}", shot) for i, shot in enumerate(st.session_state.enrol_shots)]
     sources += [(f.name, f.getvalue()) for f in files or []]
@@ -103,6 +105,22 @@ with enrol_tab:
     if st.session_state.enrol_shots and st.button("Clear the snapshots"):
         st.session_state.enrol_shots = []
         st.rerun()
+    st.divider()
+    st.markdown("**The run's validation people**: people the model never saw in training, enrolled from the "
+                "images the run uses, so that 1:N has someone to find at once.")
+    each = st.number_input("Images of each", min_value=1, max_value=10, value=3, key="validation_each")
+    if st.button(f"Add the run's validation people, {each} images each"):
+        try:
+            with st.spinner("Enrolling the validation people…"):
+                done = enrol_validation_people(people, run, workspace.DATA_DIR, int(each))
+            st.session_state.validation_note = (done.message, done.problems)
+            st.rerun()  # the page above shows the new people too
+        except SiameseError as exc:
+            st.error(str(exc))
+    if note := st.session_state.pop("validation_note", None):
+        st.success(note[0])
+        for problem in note[1]:
+            st.warning(problem)
 
 with remove_tab:
     if on_disk := people.folders():

@@ -85,6 +85,7 @@ def test_enrol_from_webcam_then_verify_and_identify(open_page, orl_run, world, u
 
     other = open_page("verify", person=ui.person_b)
     ui.choose_run(other, orl_run.name)
+    other.get_by_role("tab", name="Verify / identify").click()  # the page opens on Compare two photos
     check = other.get_by_role("tabpanel", name="Verify / identify")
     check.get_by_text("1:1 verify a claim").click()
     ui.settle(other)
