@@ -126,7 +126,7 @@ def _photos(args, results, runs, data_dir, device, log) -> None:
         return
     if not args.quick:
         log("preparing LFW's faces into an empty cache, to time it")
-        results["face_preparation"] = face_preparation_seconds(images)
+        results["face_preparation"] = face_preparation_seconds(images, data_dir)
     config = setup_config("default", str(images), data_dir, exclude_people=str(protocol / "peopleDevTest.txt"))
     results["photos_setup"] = {"data": images.parent.name + "/" + images.name, "seconds": args.photo_seconds,
                                "seeds": args.seeds, "setups": args.setups, "split": split_sizes(config, data_dir),

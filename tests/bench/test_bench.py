@@ -4,6 +4,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import run as bench
 
 _spec = importlib.util.spec_from_file_location("shared_conftest", Path(__file__).parents[1] / "conftest.py")
@@ -58,3 +60,36 @@ def test_a_device_that_is_not_there_is_said_and_skipped(tmp_path, capsys):
     assert bench.main(["--device", "cuda", "--out", str(tmp_path / "docs")]) == 0
     assert "cuda was asked for but is not available" in capsys.readouterr().err
     assert not (tmp_path / "docs").exists()
+
+
+def test_face_preparation_is_timed_into_the_data_folders_cache_when_it_has_none(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from bench.speed import face_preparation_seconds
+    from siamese.faces import cache
+    from siamese.faces.cache import FACES_DIR, cached_faces
+
+    orl = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "orl_faces" / "s1"
+    if not orl.is_dir():
+        pytest.skip(f"{orl} is absent: face preparation needs real faces")
+    photos = tmp_path / "photos"
+    for person, image in (("ann", "1.pgm"), ("bob", "2.pgm")):
+        (photos / person).mkdir(parents=True)
+        face = Image.open(orl / image).convert("RGB").resize((276, 336))
+        for k in range(2):
+            scene = Image.new("RGB", (640, 480), (120, 140, 160))
+            scene.paste(face, (120 + 60 * k, 60))
+            scene.save(photos / person / f"{k}.jpg")
+    data = tmp_path / "data"
+    detected = []
+    prepare_one = cache.prepare_one
+    monkeypatch.setattr(cache, "prepare_one", lambda item: detected.append(item) or prepare_one(item))
+    (data / FACES_DIR / "photos-0000000000000000.partial").mkdir(parents=True)  # an unfinished one
+    first = face_preparation_seconds(photos, data)
+    assert first["photos"] == 4 and first["no_face"] == 0 and len(detected) == 4  # 4 photos: in this process
+    assert cached_faces(photos, data) is not None  # the runs that follow use it
+    assert not list((data / FACES_DIR).glob("*.partial"))
+    kept = sorted(p.name for p in (data / FACES_DIR).iterdir())
+    second = face_preparation_seconds(photos, data)  # a warm cache: timed into an empty one elsewhere
+    assert second["photos"] == 4 and len(detected) == 8  # all detected again, not read from the cache
+    assert sorted(p.name for p in (data / FACES_DIR).iterdir()) == kept
