@@ -1,4 +1,5 @@
-"""Threshold: the ROC curve, rates at any threshold, presets, the hardest mistakes, and Save."""
+"""Threshold: the ROC and DET curves with the operating point, rates at any threshold, TAR at fixed FARs, presets,
+the hardest mistakes, on the validation identities, another dataset or a pairs file, and Save."""
 
 import pandas as pd
 import plotly.graph_objects as go

@@ -1,4 +1,4 @@
-"""Command line: `python -m siamese train | evaluate | embed | enroll | verify | remove`."""
+"""Command line: `python -m siamese train | evaluate | prepare | sweep | embed | enroll | verify | remove`."""
 
 from __future__ import annotations
 

@@ -237,6 +237,24 @@ def screenshot(page, name: str, top=None) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
+# The y values of the trace named `name` in the plotly chart inside element `el`.
+TRACE_VALUES = """(el, name) => {
+  const gd = el.querySelector('.js-plotly-plot');
+  const trace = gd && gd.data && gd.data.find(t => t.name === name);
+  return trace ? Array.from(trace.y) : [];
+}"""
+
+
+def open_enrolment(page, name: str):
+    """The Verify page's enrol tab, with `name` typed as the person to enrol: the tab's panel."""
+    page.get_by_role("tab", name="Enrol a person").click()
+    enrol = page.get_by_role("tabpanel", name="Enrol a person")
+    enrol.get_by_label("Name of the person to enrol").fill(name)
+    enrol.get_by_label("Name of the person to enrol").press("Enter")
+    settle(page)
+    return enrol
+
+
 @pytest.fixture
 def ui():
     """The helpers above, for the test modules (a conftest is not imported by name)."""
@@ -244,4 +262,5 @@ def ui():
 
     from playwright.sync_api import expect
     return SimpleNamespace(settle=settle, choose_run=choose_run, screenshot=screenshot, expect=expect,
+                           trace_values=TRACE_VALUES, open_enrolment=open_enrolment,
                            webcam_frame=webcam_frame, person_a=PERSON_A, person_b=PERSON_B)

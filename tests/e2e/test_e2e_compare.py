@@ -54,11 +54,7 @@ def take_burst(page, ui):
 def test_enrol_from_a_burst_of_webcam_snapshots(open_page, orl_run, world, ui):
     page = open_page("verify", person=ui.person_a)
     ui.choose_run(page, orl_run.name)
-    page.get_by_role("tab", name="Enrol a person").click()
-    enrol = page.get_by_role("tabpanel", name="Enrol a person")
-    enrol.get_by_label("Name of the person to enrol").fill("bea")
-    enrol.get_by_label("Name of the person to enrol").press("Enter")
-    ui.settle(page)
+    enrol = ui.open_enrolment(page, "bea")
     take_burst(page, ui)
     ui.expect(enrol.get_by_text(f"All {BURST} snapshots were added.")).to_be_visible(timeout=30_000)
     ui.expect(enrol.get_by_text(f"{BURST} image(s) ready")).to_be_visible()

@@ -6,16 +6,11 @@ from __future__ import annotations
 import time
 
 LINK = "train?data=synthetic&max_seconds=12&epochs=500&input_size=32&embedding_dim=16&p=4&k=2&val_fraction=0.34"
-CHART = """(el, name) => {
-  const gd = el.querySelector('.js-plotly-plot');
-  const trace = gd && gd.data && gd.data.find(t => t.name === name);
-  return trace ? Array.from(trace.y) : [];
-}"""
 
 
-def curve(page, chart: str, trace: str) -> list[float]:
+def curve(page, chart: int, trace: str, ui) -> list[float]:
     element = page.locator("[data-testid='stPlotlyChart']").nth(chart)
-    return element.evaluate(CHART, trace) if element.count() else []
+    return element.evaluate(ui.trace_values, trace) if element.count() else []
 
 
 # The page's own clock, from the click (pointerdown) to the first animation frame in which the new page's
@@ -43,11 +38,11 @@ def test_train_from_a_link_watch_it_and_see_the_auc(open_page, ui):
     page.get_by_role("button", name="Start training").click()
     ui.expect(page.get_by_role("heading").filter(has_text=": running")).to_be_visible(timeout=30_000)
     deadline = time.monotonic() + 20
-    while len(first := curve(page, 0, "loss per step")) < 2 and time.monotonic() < deadline:
+    while len(first := curve(page, 0, "loss per step", ui)) < 2 and time.monotonic() < deadline:
         page.wait_for_timeout(250)
     assert len(first) >= 2, "no loss curve while training"
     page.wait_for_timeout(2_000)
-    assert len(curve(page, 0, "loss per step")) > len(first), "the loss curve did not grow"
+    assert len(curve(page, 0, "loss per step", ui)) > len(first), "the loss curve did not grow"
 
     # Away and back twice, looking at each page (letting it finish drawing) before the next click. Training
     # uses both cores meanwhile; measured here, a switch takes 0.07-0.65 s, and a page that waits on the run
@@ -63,7 +58,7 @@ def test_train_from_a_link_watch_it_and_see_the_auc(open_page, ui):
     ui.expect(page.get_by_role("heading").filter(has_text=": finished")).to_be_visible(timeout=45_000)
     ui.settle(page)
     deadline = time.monotonic() + 15
-    while not (auc := curve(page, 1, "AUC")) and time.monotonic() < deadline:
+    while not (auc := curve(page, 1, "AUC", ui)) and time.monotonic() < deadline:
         page.wait_for_timeout(250)  # plotly may still be drawing the final figure
     ui.screenshot(page, "train_finished", top=page.get_by_role("heading").filter(has_text=": finished"))
     assert auc and 0.5 < auc[-1] <= 1.0, auc

@@ -8,11 +8,6 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 TINY = "data=synthetic&input_size=32&embedding_dim=16&p=4&k=2&val_fraction=0.34"
-CHART = """(el, name) => {
-  const gd = el.querySelector('.js-plotly-plot');
-  const trace = gd && gd.data && gd.data.find(t => t.name === name);
-  return trace ? Array.from(trace.y) : [];
-}"""
 
 
 def query(page) -> dict:
@@ -64,7 +59,7 @@ def test_a_sweep_of_three_margins_makes_three_runs_the_runs_page_compares(open_p
     ui.settle(runs_page)
     figure = runs_page.locator("[data-testid='stPlotlyChart']").filter(has_text="Final figures against margin")
     deadline = time.monotonic() + 15
-    while not (aucs := figure.evaluate(CHART, "AUC")) and time.monotonic() < deadline:
+    while not (aucs := figure.evaluate(ui.trace_values, "AUC")) and time.monotonic() < deadline:
         page.wait_for_timeout(250)  # plotly may still be drawing
     assert len(aucs) == 3 and all(0 < a <= 1 for a in aucs), aucs
     ui.screenshot(runs_page, "runs_sweep", top=runs_page.get_by_role("heading", name="Sweeps"))
@@ -79,15 +74,15 @@ def test_a_stopped_run_resumed_carries_its_curve_on(open_page, ui):
     ui.expect(page.get_by_role("heading").filter(has_text=": stopped")).to_be_visible(timeout=30_000)
     ui.settle(page)
     chart = page.locator("[data-testid='stPlotlyChart']").first
-    before = len(chart.evaluate(CHART, "loss per step"))
+    before = len(chart.evaluate(ui.trace_values, "loss per step"))
     assert before > 0
     page.get_by_role("button", name="Resume").click()
     ui.expect(page.get_by_role("heading").filter(has_text=": running")).to_be_visible(timeout=30_000)
     deadline = time.monotonic() + 30
-    while len(page.locator("[data-testid='stPlotlyChart']").first.evaluate(CHART, "loss per step")) <= before + 5 \
+    while len(page.locator("[data-testid='stPlotlyChart']").first.evaluate(ui.trace_values, "loss per step")) <= before + 5 \
             and time.monotonic() < deadline:
         page.wait_for_timeout(300)
-    after = page.locator("[data-testid='stPlotlyChart']").first.evaluate(CHART, "loss per step")
+    after = page.locator("[data-testid='stPlotlyChart']").first.evaluate(ui.trace_values, "loss per step")
     assert len(after) > before + 5, (before, len(after))
     box = page.locator("[data-testid='stPlotlyChart']").first.bounding_box()
     page.set_viewport_size({"width": 1400, "height": 900})
@@ -105,6 +100,6 @@ def test_the_threshold_page_draws_a_det_curve_on_log_axes(open_page, ui, orl_run
     ui.expect(det).to_be_visible(timeout=20_000)
     axes = det.evaluate("el => { const l = el.querySelector('.js-plotly-plot').layout; "
                         "return [l.xaxis.type, l.yaxis.type]; }")
-    points = det.evaluate(CHART, "DET")
+    points = det.evaluate(ui.trace_values, "DET")
     assert axes == ["log", "log"] and len(points) > 10 and min(points) > 0
     ui.screenshot(page, "threshold_det", top=det)

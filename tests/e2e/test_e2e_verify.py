@@ -55,11 +55,7 @@ def retake(page, panel, ui):
 def test_enrol_from_webcam_then_verify_and_identify(open_page, orl_run, world, ui):
     page = open_page("verify", person=ui.person_a)
     ui.choose_run(page, orl_run.name)
-    page.get_by_role("tab", name="Enrol a person").click()
-    enrol = page.get_by_role("tabpanel", name="Enrol a person")
-    enrol.get_by_label("Name of the person to enrol").fill("alice")
-    enrol.get_by_label("Name of the person to enrol").press("Enter")
-    ui.settle(page)
+    enrol = ui.open_enrolment(page, "alice")
     for shot in range(1, SHOTS + 1):
         if shot > 1:
             retake(page, enrol, ui)

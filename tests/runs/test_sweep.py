@@ -53,6 +53,7 @@ def test_a_sweep_trains_its_runs_one_after_another_and_compares_them(tmp_path):
                all(read_status(tmp_path / "runs" / n)["status"] == "finished" for n in sweep.runs))
     rows = sweep_table(read_sweep(sweep.path))
     assert [row["margin"] for row in rows] == [0.5, 1.0, 1.5]
+    assert list(rows[0])[:4] == ["margin", "val_auc", "val_eer", "oneshot"]  # what sweeps are compared by
     assert all(row["status"] == "finished" and 0 <= row["val_auc"] <= 1 and row["epochs"] == 2 for row in rows)
     started = [read_status(tmp_path / "runs" / n)["started"] for n in sweep.runs]
     assert started == sorted(started)  # one after another

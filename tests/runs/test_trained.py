@@ -1,4 +1,4 @@
-"""A trained run put to use (siamese/trained.py): the images of its split, decoded without the rest."""
+"""A trained run put to use (siamese/runs/trained.py): the images of its split, decoded without the rest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Run by tests/test_distributed.py under `torchrun --nproc_per_node 2` (not collected by pytest).
+"""Run by tests/train/test_distributed.py under `torchrun --nproc_per_node 2` (not collected by pytest).
 
 Usage: ddp_worker.py OUT DATA. Each rank writes OUT/rank<r>.json: the losses and gradients of gathered
 mining next to a single-process reference over the same combined batch; then all ranks train one small

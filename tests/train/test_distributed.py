@@ -1,4 +1,4 @@
-"""Training beyond one process (siamese/distributed.py, and train.py under torchrun): two CPU processes
+"""Training beyond one process (siamese/train/distributed.py, and the loop under torchrun): two CPU processes
 with Gloo on this machine, launched exactly as the README documents."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The training loop (siamese/train.py): it learns, it writes a complete run folder, it is reproducible,
+"""The training loop (siamese/train/loop.py): it learns, it writes a complete run folder, it is reproducible,
 and it stops, resumes and diverges cleanly."""
 
 from __future__ import annotations
