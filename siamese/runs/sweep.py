@@ -167,14 +167,15 @@ def list_sweeps(runs_dir: str | Path = RUNS_DIR) -> list[Sweep]:
 
 
 def sweep_table(sweep: Sweep) -> list[dict]:
-    """One row per value: the value, its run, its status and its final validation figures."""
+    """One row per value: the value and its final validation figures first (what a sweep is compared
+    by), then the epochs trained, the status and the run."""
     rows = []
     for value, name in zip(sweep.values, sweep.runs):
         run = sweep.path.parent / name
         epochs = read_metrics(RunPaths(run).metrics, "epoch")
         final = epochs[-1] if epochs else {}
-        rows.append({sweep.field: value, "run": name, "status": read_status(run).get("status"),
-                     "val_auc": final.get("val_auc"), "val_eer": final.get("val_eer"),
-                     "oneshot": final.get("oneshot_accuracy"), "epochs": final.get("epoch", 0)})
+        rows.append({sweep.field: value, "val_auc": final.get("val_auc"), "val_eer": final.get("val_eer"),
+                     "oneshot": final.get("oneshot_accuracy"), "epochs": final.get("epoch", 0),
+                     "status": read_status(run).get("status"), "run": name})
     return rows
 
