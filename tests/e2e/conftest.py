@@ -237,12 +237,13 @@ def screenshot(page, name: str, top=None) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-# The y values of the trace named `name` in the plotly chart inside element `el`.
+# The y values of the trace named `name` in the plotly chart inside element `el`; TRACE_STEPS its x values.
 TRACE_VALUES = """(el, name) => {
   const gd = el.querySelector('.js-plotly-plot');
   const trace = gd && gd.data && gd.data.find(t => t.name === name);
   return trace ? Array.from(trace.y) : [];
 }"""
+TRACE_STEPS = TRACE_VALUES.replace("trace.y", "trace.x")
 
 
 def open_enrolment(page, name: str):
@@ -262,5 +263,5 @@ def ui():
 
     from playwright.sync_api import expect
     return SimpleNamespace(settle=settle, choose_run=choose_run, screenshot=screenshot, expect=expect,
-                           trace_values=TRACE_VALUES, open_enrolment=open_enrolment,
+                           trace_values=TRACE_VALUES, trace_steps=TRACE_STEPS, open_enrolment=open_enrolment,
                            webcam_frame=webcam_frame, person_a=PERSON_A, person_b=PERSON_B)

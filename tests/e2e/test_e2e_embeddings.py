@@ -28,7 +28,9 @@ def open_projection(open_page, orl_run, ui):
     page = open_page("embeddings")
     page.set_viewport_size({"width": 1400, "height": 900})
     ui.choose_run(page, orl_run.name)
-    ui.expect(page.locator(f"{CHART} .gtitle")).to_have_text(re.compile("^UMAP of"), timeout=90_000)
+    titles = page.locator(f"{CHART} .gtitle")
+    ui.expect(titles.filter(has_text=re.compile("^UMAP of"))).to_be_visible(timeout=90_000)
+    ui.expect(titles).to_have_count(1)  # the PCA chart drawn meanwhile can linger for a moment
     ui.settle(page, timeout=90)
     return page
 

@@ -61,7 +61,7 @@ def test_a_sweep_of_three_margins_makes_three_runs_the_runs_page_compares(open_p
     deadline = time.monotonic() + 15
     while not (aucs := figure.evaluate(ui.trace_values, "AUC")) and time.monotonic() < deadline:
         page.wait_for_timeout(250)  # plotly may still be drawing
-    assert len(aucs) == 3 and all(0 < a <= 1 for a in aucs), aucs
+    assert len(aucs) == 3 and all(a is not None and 0 < a <= 1 for a in aucs), aucs
     ui.screenshot(runs_page, "runs_sweep", top=runs_page.get_by_role("heading", name="Sweeps"))
 
 
@@ -74,7 +74,9 @@ def test_a_stopped_run_resumed_carries_its_curve_on(open_page, ui):
     ui.expect(page.get_by_role("heading").filter(has_text=": stopped")).to_be_visible(timeout=30_000)
     ui.settle(page)
     chart = page.locator("[data-testid='stPlotlyChart']").first
-    before = len(chart.evaluate(ui.trace_values, "loss per step"))
+    stopped = chart.evaluate(ui.trace_values, "loss per step")
+    stopped_steps = chart.evaluate(ui.trace_steps, "loss per step")
+    before = len(stopped)
     assert before > 0
     page.get_by_role("button", name="Resume").click()
     ui.expect(page.get_by_role("heading").filter(has_text=": running")).to_be_visible(timeout=30_000)
@@ -82,8 +84,13 @@ def test_a_stopped_run_resumed_carries_its_curve_on(open_page, ui):
     while len(page.locator("[data-testid='stPlotlyChart']").first.evaluate(ui.trace_values, "loss per step")) <= before + 5 \
             and time.monotonic() < deadline:
         page.wait_for_timeout(300)
-    after = page.locator("[data-testid='stPlotlyChart']").first.evaluate(ui.trace_values, "loss per step")
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    after, steps = chart.evaluate(ui.trace_values, "loss per step"), chart.evaluate(ui.trace_steps, "loss per step")
     assert len(after) > before + 5, (before, len(after))
+    # Carried on: the stopped run's curve is kept as it was, and the new steps come after its last one (a
+    # run started again would count its steps from 1 and draw its curve back over the old one).
+    assert after[:before] == stopped and steps[:before] == stopped_steps
+    assert all(a < b for a, b in zip(steps, steps[1:])), steps
     box = page.locator("[data-testid='stPlotlyChart']").first.bounding_box()
     page.set_viewport_size({"width": 1400, "height": 900})
     box = page.locator("[data-testid='stPlotlyChart']").first.bounding_box()
