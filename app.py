@@ -15,6 +15,8 @@ st.markdown("Train a Siamese network for face verification and look inside it: p
             "the loss you choose while the curves update, look at the embedding space, tune the decision "
             "threshold on the ROC curve, and verify faces from a webcam, 1:1 and 1:N. The same network "
             "embeds both photos of a pair; a pair is the same person when their embeddings are close.")
+if st.session_state.get("data_note"):
+    st.info(st.session_state.data_note)  # on the digits: why, and how to get faces
 
 run = page.current_run()
 try:

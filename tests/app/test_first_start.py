@@ -46,6 +46,7 @@ def test_offline_the_digits_stay_with_what_to_do(own_world, monkeypatch):
     at = open_with(own_world, monkeypatch, FakeDownload(running=False, error="could not download"))
     at.run()
     assert at.session_state.data_source == "digits" and "while online" in at.session_state.data_note
+    assert any("while online" in info.value for info in at.info)  # the first screen says it
 
 
 def test_a_dataset_named_by_the_link_is_kept(own_world, monkeypatch):
