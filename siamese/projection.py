@@ -5,8 +5,8 @@ neighbours, and the TensorBoard projector's files.
 UMAP compiles its numba code on first use: `warm_up` runs it once on a tiny input (call it in a
 background thread when the app starts), and the compiled code is kept on disk, so only the first start
 ever pays it. Measured on 2 cores, a fresh process's first UMAP of 400 embeddings took 24 s on the first
-start ever and 2.5 s on the starts after it (0.5 s once warm). Projections are cached in memory by the content of the embeddings, so a page that
-asks twice pays once.
+start ever and 2.5 s on the starts after it (0.5 s once warm). Projections are cached in memory by the
+content of the embeddings, so a page that asks twice pays once.
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def _umap():
 def keep_compiled_code(modules) -> str | None:
     """Make the numba functions of these modules keep their compiled code on disk, as `cache=True` would:
     umap marks only one of its functions so, and compiling the others took 9 s on every start; loading
-    them from disk, the first projection of a start takes 2.5 s. numba writes beside the module's source when it can, else into
-    NUMBA_CACHE_DIR or the user's cache folder. Returns None, or why the code cannot be kept (every
+    them from disk, the first projection of a start takes 2.5 s. numba writes beside the module's source
+    when it can, else into NUMBA_CACHE_DIR or the user's cache folder. Returns None, or why the code cannot be kept (every
     start then compiles it again)."""
     from numba.core.caching import NullCache
     from numba.core.dispatcher import Dispatcher
