@@ -104,8 +104,8 @@ def keep_compiled_code(modules) -> str | None:
     """Make the numba functions of these modules keep their compiled code on disk, as `cache=True` would:
     umap marks only one of its functions so, and compiling the others took 9 s on every start; loading
     them from disk, the first projection of a start takes 2.5 s. numba writes beside the module's source
-    when it can, else into NUMBA_CACHE_DIR or the user's cache folder. Returns None, or why the code cannot be kept (every
-    start then compiles it again)."""
+    when it can, else into NUMBA_CACHE_DIR or the user's cache folder. Returns None, or why the code
+    cannot be kept (every start then compiles it again)."""
     from numba.core.caching import NullCache
     from numba.core.dispatcher import Dispatcher
     from numba.core.errors import NumbaWarning
