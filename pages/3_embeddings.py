@@ -9,8 +9,7 @@ import streamlit as st
 
 from siamese import projection
 from siamese.errors import SiameseError
-from siamese.runs.files import read_json
-from siamese.runs.folder import RunPaths
+from siamese.runs.folder import training_identities
 from siamese.runs.status import is_live
 from ui import cached, page
 from ui.draw import faces_on_hover, show_faces
@@ -67,7 +66,7 @@ except SiameseError as exc:
     st.error(str(exc))
     st.stop()
 
-training = set() if split == "validation" else set(read_json(RunPaths(run).split)["train"])
+training = set() if split == "validation" else training_identities(run)
 fig = go.Figure()
 for trace in projection.identity_traces(coords, data, training):
     # No hover label of plotly's: ui/hover.js shows the face, identity and file name instead.

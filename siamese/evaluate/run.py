@@ -13,8 +13,7 @@ from ..data.images import load_image
 from ..data.protocol_files import read_pairs
 from ..errors import ImageError
 from ..faces.cache import prepare_faces
-from ..runs.files import read_json
-from ..runs.folder import RunPaths, decision_threshold
+from ..runs.folder import decision_threshold, training_identities
 from ..runs.trained import TrainedModel, load_trained, run_dataset
 from .metrics import single_set_folds, ten_fold_accuracy
 from .pairs import pair_distances
@@ -60,7 +59,7 @@ def pairs_file_scores(trained: TrainedModel, path: str | Path, images: str | Pat
     rows = np.array([[index[a], index[b]] for a, b in zip(pairs.left, pairs.right)], np.int64)
     distances = pair_distances(trained.embed(decoded), np.c_[rows, pairs.same], trained.distance)
     view = "View 2, 10 folds" if pairs.folds > 1 else "View 1, one set in 10 folds"
-    trained_on = set(read_json(RunPaths(trained.run_dir).split)["train"])
+    trained_on = training_identities(trained.run_dir)
     extra = {"fold": pairs.fold if pairs.folds > 1 else single_set_folds(pairs.same),
              "folds": pairs.folds, "no_face": no_face, "people_seen_in_training": sorted(pairs.people & trained_on)}
     return PairScores(distances, pairs.same, rows, f"{Path(path).name} ({view})", extra), dataset

@@ -105,6 +105,12 @@ def run_config(run_dir: Path) -> TrainConfig:
     return TrainConfig.load(path)
 
 
+
+def training_identities(run_dir: Path) -> set[str]:
+    """The identities the run trained on, from its split: the people its figures must not include."""
+    return set(read_json(RunPaths(Path(run_dir)).split)["train"])
+
+
 def list_snapshots(run_dir: Path) -> list[tuple[int, Path]]:
     """The per-epoch snapshots of a run as (epoch, path), oldest first."""
     folder = RunPaths(Path(run_dir)).snapshots

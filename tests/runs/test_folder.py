@@ -154,3 +154,8 @@ def test_a_training_saves_its_threshold_with_a_calibration(small_run):
 def test_a_threshold_saved_without_a_calibration_has_none(tmp_path):
     save_threshold(tmp_path, 0.5, "test")
     assert read_calibration(tmp_path) is None and read_threshold(tmp_path) == 0.5
+
+
+def test_training_identities_are_the_splits_training_side(tmp_path):
+    (tmp_path / "split.json").write_text(json.dumps({"train": ["ann", "bob", "ann"], "validation": ["cy"]}))
+    assert folder.training_identities(tmp_path) == {"ann", "bob"}
