@@ -18,7 +18,27 @@ import torch
 from .errors import DatasetError
 
 
-class PKSampler:
+class _SeededSampler:
+    """What the samplers share: an epoch is `batches_per_epoch` batches of this rank, drawn from one
+    seeded generator whose state a checkpoint keeps, so a resumed run draws what it would have drawn."""
+
+    rng: np.random.Generator
+    batches_per_epoch: int
+
+    def __iter__(self):
+        return self.epoch()
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+class PKSampler(_SeededSampler):
     """Yields batches of dataset indices: P identities, up to K distinct images of each.
 
     Identities with fewer than K images contribute all they have; if fewer than P identities exist, all
@@ -58,18 +78,6 @@ class PKSampler:
             if i % self.world_size == self.rank:
                 yield batch
 
-    def __iter__(self):
-        return self.epoch()
-
-    def __len__(self) -> int:
-        return self.batches_per_epoch
-
-    def state(self) -> dict:
-        return self.rng.bit_generator.state
-
-    def set_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state
-
 
 def pair_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Boolean (B, B) masks over batch positions: genuine (same identity, i != j) and impostor."""
@@ -91,7 +99,7 @@ def all_triplets(labels: torch.Tensor) -> torch.Tensor:
     return valid.nonzero()
 
 
-class UniformSampler:
+class UniformSampler(_SeededSampler):
     """Yields batches of `batch_size` dataset indices: each epoch a seeded random permutation of every
     image, cut into batches (the last, short one dropped, so batches keep their shape). With several
     processes every rank draws the same permutations and keeps every `world_size`-th batch, like
@@ -111,18 +119,6 @@ class UniformSampler:
         for i in range(self.batches_per_epoch * self.world_size):
             if i % self.world_size == self.rank:
                 yield order[i * self.batch_size:(i + 1) * self.batch_size]
-
-    def __iter__(self):
-        return self.epoch()
-
-    def __len__(self) -> int:
-        return self.batches_per_epoch
-
-    def state(self) -> dict:
-        return self.rng.bit_generator.state
-
-    def set_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state
 
 
 # A uniform batch holds as many images as a P x K one: p * k.
