@@ -157,12 +157,13 @@ class CosFaceLoss(nn.Module):
     unseen people better than the pair and triplet losses (docs/BENCHMARKS.md). The centres are only
     used in training; verification compares embeddings as with every other loss."""
 
+    name = "cosface"
     default_margin = 0.35  # Wang et al.'s
 
     def __init__(self, n_classes: int, embedding_dim: int, margin: float | None = None, scale: float = 30.0):
         super().__init__()
         if n_classes < 2:
-            raise ConfigError("loss: cosface needs the number of training identities (at least 2)")
+            raise ConfigError(f"loss: {self.name} needs the number of training identities (at least 2)")
         self.centres = nn.Parameter(torch.randn(n_classes, embedding_dim) * 0.01)
         self.margin = self.default_margin if margin is None else margin
         self.scale = scale
@@ -173,36 +174,26 @@ class CosFaceLoss(nn.Module):
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         cosine = F.normalize(embeddings.float(), dim=1) @ F.normalize(self.centres, dim=1).T
-        cosine = cosine - self.margin * F.one_hot(labels, cosine.shape[1])
-        return F.cross_entropy(self.scale * cosine, labels)
+        return F.cross_entropy(self.scale * self.with_margin(cosine, labels), labels)
+
+    def with_margin(self, cosine: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The cosines to every centre with the genuine class's penalised: cos(theta) - margin."""
+        return cosine - self.margin * F.one_hot(labels, cosine.shape[1])
 
 
-class ArcFaceLoss(nn.Module):
+class ArcFaceLoss(CosFaceLoss):
     """ArcFace (Deng et al. 2019): as CosFace, but the margin is an angle added to the genuine class's,
     cos(theta + margin), the same for every identity on the sphere. Where theta + margin would pass pi the
     penalty falls back to CosFace's form, so the logit keeps falling with the angle."""
 
+    name = "arcface"
     default_margin = 0.5  # Deng et al.'s, in radians
 
-    def __init__(self, n_classes: int, embedding_dim: int, margin: float | None = None, scale: float = 30.0):
-        super().__init__()
-        if n_classes < 2:
-            raise ConfigError("loss: arcface needs the number of training identities (at least 2)")
-        self.centres = nn.Parameter(torch.randn(n_classes, embedding_dim) * 0.01)
-        self.margin = self.default_margin if margin is None else margin
-        self.scale = scale
-
-    @classmethod
-    def from_config(cls, config: TrainConfig, n_classes: int) -> "ArcFaceLoss":
-        return cls(n_classes, config.embedding_dim, config.margin)
-
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        cosine = F.normalize(embeddings.float(), dim=1) @ F.normalize(self.centres, dim=1).T
+    def with_margin(self, cosine: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The cosines with the genuine class's angle widened: cos(theta + margin)."""
         cosine = cosine.clamp(-1 + 1e-7, 1 - 1e-7)  # acos' gradient is infinite at +-1
-        target = cosine.gather(1, labels[:, None])
-        shifted = arcface_logit(target, self.margin)
-        cosine = cosine.scatter(1, labels[:, None], shifted)
-        return F.cross_entropy(self.scale * cosine, labels)
+        shifted = arcface_logit(cosine.gather(1, labels[:, None]), self.margin)
+        return cosine.scatter(1, labels[:, None], shifted)
 
 
 def arcface_logit(cosine: torch.Tensor, margin: float) -> torch.Tensor:
