@@ -5,9 +5,8 @@ import streamlit as st
 from siamese.config import TrainConfig, form_field, from_query, to_query
 from siamese.errors import SiameseError, describe
 from siamese.recipes import PRESETS, apply_preset, defaults_for
-from siamese.runs.folder import RunPaths
-from siamese.runs.launch import launch, resume_training, stop_training
-from siamese.runs.status import read_status, running_runs
+from siamese.runs.launch import launch, resumable, resume_training, stop_training
+from siamese.runs.status import running_runs
 from siamese.runs.sweep import list_sweeps, plan_sweep, start_sweep, stop_sweep
 from ui import form, page, workspace
 from ui.live import ended_view, live_view
@@ -36,9 +35,7 @@ if watched is not None:
                                              "are cancelled"):
         stop_sweep(sweep)
         st.rerun()
-    resumable = not busy and read_status(watched).get("status") in ("stopped", "interrupted", "finished") \
-        and RunPaths(watched).checkpoint.exists()
-    if resumable:
+    if not busy and resumable(watched):
         more = resume_col.number_input("Epochs in all", min_value=1, value=None, placeholder="as configured",
                                        key="resume_epochs")
         longer = resume_col.number_input("Seconds in all", min_value=1.0, value=None, placeholder="as configured",
@@ -98,7 +95,7 @@ text = sweep_values_col.text_input("…over these values", placeholder="0.1, 0.2
 if sweep_start_col.button("Start sweep", disabled=busy or not text.strip(),
                           help="A run is in progress" if busy else "The runs are queued and run one after another"):
     try:
-        started = start_sweep(plan_sweep(config, field, text.replace(";", ",").split(",")), field,
+        started = start_sweep(plan_sweep(config, field, text), field,
                               workspace.RUNS_DIR, workspace.DATA_DIR)
         st.session_state.run = started.runs[0]
         st.rerun()

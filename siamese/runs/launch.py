@@ -39,6 +39,13 @@ def launch(config: TrainConfig, runs_dir: str | Path = RUNS_DIR, data_dir: str |
     return run_dir
 
 
+def resumable(run_dir: str | Path) -> bool:
+    """Whether a run can be carried on: it has ended (stopped, interrupted, or finished and may be given
+    more epochs or seconds) and has a checkpoint to carry on from."""
+    return read_status(Path(run_dir)).get("status") in ("stopped", "interrupted", "finished") \
+        and RunPaths(Path(run_dir)).checkpoint.exists()
+
+
 def resume_training(run_dir: str | Path, data_dir: str | Path = "data", epochs: int | None = None,
                     max_seconds: float | None = None) -> int:
     """Carry a stopped or interrupted run on from its checkpoint in a new process (`python -m siamese

@@ -9,6 +9,7 @@ and the process id of the runner. Each run is an ordinary run folder, `queued` u
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -48,9 +49,12 @@ class Sweep:
         return pid_alive(self.pid) and not self.stop_file.exists()
 
 
-def plan_sweep(config: TrainConfig, field: str, values: list[str]) -> list[TrainConfig]:
-    """One configuration per value of `field`, the rest as `config`. ConfigError naming the field, the
-    value and the reason for a value the configuration refuses, before anything is made."""
+def plan_sweep(config: TrainConfig, field: str, values: str | list[str]) -> list[TrainConfig]:
+    """One configuration per value of `field` (a list, or text as typed: '0.1, 0.2; 0.5'), the rest as
+    `config`. ConfigError naming the field, the value and the reason for a value the configuration
+    refuses, before anything is made."""
+    if isinstance(values, str):
+        values = re.split(r"[,;]", values)
     if field in ("data", "device") or field not in config.to_dict():
         raise ConfigError(f"sweep: {field!r} is not a field that can be swept")
     texts = [v.strip() for v in values if str(v).strip()]

@@ -179,3 +179,15 @@ def test_a_starting_status_without_a_process_expires(tmp_path, monkeypatch):
 def test_stop_of_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(RunError, match="not a run folder"):
         launch.stop_training(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("status, checkpoint, expected", [
+    ("stopped", True, True), ("interrupted", True, True), ("finished", True, True),
+    ("stopped", False, False), ("running", True, False), ("queued", True, False), ("failed", True, False)])
+def test_a_run_is_resumable_when_it_has_ended_and_has_a_checkpoint(tmp_path, monkeypatch, status, checkpoint,
+                                                                    expected):
+    run = create_run(TrainConfig(**TINY), tmp_path / "runs")
+    monkeypatch.setattr(launch, "read_status", lambda run_dir: {"status": status})
+    if checkpoint:
+        RunPaths(run).checkpoint.write_bytes(b"")
+    assert launch.resumable(run) is expected

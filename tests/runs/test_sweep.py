@@ -76,3 +76,8 @@ def test_a_queued_run_whose_sweep_died_reads_as_cancelled(tmp_path):
     assert read_status(run)["status"] == "cancelled"
     write_json(RunPaths(run).status, {"status": "queued", "pid": os.getpid(), "updated": time.time()})
     assert read_status(run)["status"] == "queued"
+
+
+def test_values_typed_as_text_are_split_on_commas_and_semicolons():
+    configs = plan_sweep(TrainConfig(**TINY), "margin", "0.1, 0.2; 0.5 ,")
+    assert [c.margin for c in configs] == [0.1, 0.2, 0.5]
