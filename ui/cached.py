@@ -91,7 +91,7 @@ def scores(run: Path, pairs: str = "validation", target: str = ""):
 
 @st.cache_data(max_entries=32, show_spinner="Computing the ROC curve…")
 def _roc(run: str, key: tuple) -> dict:
-    return run_roc(run, workspace.DATA_DIR)
+    return run_roc(model(Path(run)), workspace.DATA_DIR)
 
 
 def roc(run: Path) -> dict:

@@ -12,6 +12,7 @@ from siamese.config import TrainConfig
 from siamese.errors import DatasetError
 from siamese.evaluate.run import evaluate_run, run_roc
 from siamese.runs.folder import new_run_dir
+from siamese.runs.trained import load_trained
 from siamese.train.loop import train
 
 _spec = importlib.util.spec_from_file_location("shared_conftest", Path(__file__).parents[1] / "conftest.py")
@@ -21,7 +22,7 @@ identity_image = _shared.identity_image
 
 
 def test_run_roc(small_run):
-    curve = run_roc(small_run, data_dir=small_run.parent.parent / "data")
+    curve = run_roc(load_trained(small_run), data_dir=small_run.parent.parent / "data")
     assert curve["far"][0] == 0 and curve["far"][-1] == 1 and 0.5 < curve["auc"] <= 1
     assert len(curve["far"]) == len(curve["tar"]) <= 400
 
