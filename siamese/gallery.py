@@ -241,6 +241,22 @@ class Gallery:
                               calibration.confidence(best.distance) if calibration else None)
 
 
+def faces_of(photos: list, cut: str, allow_largest: bool = False) -> tuple[list[FaceCrop | None], dict]:
+    """The face of each photo (bytes or a PIL image; None for one not given), cut as `cut` says, and,
+    by position, why each photo that was given has none: the one loop that enrolment, a comparison and
+    a burst share, so they find faces and refuse photos alike."""
+    faces, problems = [], {}
+    for position, photo in enumerate(photos):
+        face = None
+        if photo is not None:
+            try:
+                face = prepare_face(photo, cut, allow_largest)
+            except SiameseError as exc:
+                problems[position] = str(exc)
+        faces.append(face)
+    return faces, problems
+
+
 def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], detect: bool = True,
                  allow_largest: bool = False) -> int:
     """Enrol a person from photos, (label, bytes) each, all or nothing: every face is found and cut as for
@@ -250,16 +266,11 @@ def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], d
         check_identity_name(name)
     except GalleryError as exc:
         raise GalleryError(f"Nothing was enrolled: {exc}") from None
-    crops, problems = [], []
-    for label, data in photos:
-        try:
-            crops.append(prepare_face(data, photo_cut(gallery.model.faces, detect), allow_largest).crop)
-        except SiameseError as exc:
-            problems.append(f"- {label}: {exc}")
+    faces, problems = faces_of([data for _, data in photos], photo_cut(gallery.model.faces, detect), allow_largest)
     if problems:
         raise GalleryError("Nothing was enrolled. Remove or replace these images and try again:\n" +
-                           "\n".join(problems))
-    return gallery.enroll(name, crops)  # its own failures say that nothing was enrolled
+                           "\n".join(f"- {photos[i][0]}: {reason}" for i, reason in problems.items()))
+    return gallery.enroll(name, [face.crop for face in faces])  # its own failures say that nothing was enrolled
 
 
 def confidence_text(confidence: float | None) -> str:
@@ -294,17 +305,9 @@ def compare_photos(trained: TrainedModel, first: bytes | Image.Image | None, sec
     `faces.prepare.photo_cut`), both are embedded, and their distance decided at `threshold`. A photo that
     is None is not given yet; one without exactly one face is named in `problems`, never raised, so the
     other photo still shows."""
-    faces: list[FaceCrop | None] = []
-    problems = []
-    for which, photo in (("First", first), ("Second", second)):
-        face = None
-        if photo is not None:
-            try:
-                face = prepare_face(photo, cut, allow_largest)
-            except SiameseError as exc:
-                problems.append(f"{which} photo: {exc}")
-        faces.append(face)
-    result = Comparison((faces[0], faces[1]), threshold, problems)
+    faces, problems = faces_of([first, second], cut, allow_largest)
+    result = Comparison((faces[0], faces[1]), threshold,
+                        [f"{('First', 'Second')[i]} photo: {reason}" for i, reason in problems.items()])
     if faces[0] is None or faces[1] is None:
         return result
     size, colour = trained.config.input_size, trained.config.colour
@@ -348,15 +351,9 @@ def check_snapshots(frames: list[bytes], cut: str = "align", allow_largest: bool
     """Sort a burst of webcam frames (image bytes each) as single snapshots are: a frame is kept when its
     face is found as `cut` says (exactly one, or the largest with `allow_largest`), else skipped with the
     reason. A frame without a face is expected in a burst (a blink, a turn), so it is counted, not fatal."""
-    kept, skipped = [], {}
-    for number, frame in enumerate(frames, start=1):
-        try:
-            prepare_face(frame, cut, allow_largest)
-        except SiameseError as exc:
-            skipped[number] = str(exc)
-            continue
-        kept.append(frame)
-    return Snapshots(kept, skipped)
+    faces, problems = faces_of(frames, cut, allow_largest)
+    return Snapshots([frame for frame, face in zip(frames, faces) if face is not None],
+                     {i + 1: reason for i, reason in problems.items()})
 
 
 @dataclass

@@ -547,3 +547,11 @@ def test_enrol_validation_people_on_a_full_disk_says_who_was_enrolled(gallery, r
     assert str(info.value).endswith("No space left on device; nothing was enrolled for them; the 1 validation "
                                     "person before them was enrolled")
     assert gallery.folders() == [validation[0]]
+
+
+def test_faces_of_gives_each_photos_face_and_why_the_others_have_none():
+    from siamese.gallery import faces_of
+
+    faces, problems = faces_of([None, b"not an image", png_bytes(picture(ALICE, 0))], "whole")
+    assert faces[0] is None and faces[1] is None and faces[2] is not None
+    assert list(problems) == [1] and "not a readable image" in problems[1]  # a photo not given is no problem
