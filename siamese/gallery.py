@@ -440,10 +440,7 @@ def _first_images(source, names: list[str], cut: str, count: int, config, proble
         for image, label in zip(dataset.images, dataset.labels):
             found.setdefault(dataset.identities[int(label)], []).append(to_pil(image))
         return {name: images[:count] for name, images in found.items()}
-    missing = [name for name in names if name not in source.scan().identities]
-    if missing:
-        raise DatasetError(f"{source.folder} no longer holds identities the run used: {', '.join(missing[:5])}")
-    files = source.images(cut).identities
+    files = source.files_of(names, cut).identities
     found = {}
     for name in names:
         found[name] = []

@@ -36,14 +36,16 @@ class Source:
             raise DatasetError(f"'{self.name}' is a built-in dataset, not a folder")
         return scan_folder(self.folder)
 
-    def images(self, cut: str = "whole", progress: Progress | None = None) -> FolderScan:
+    def images(self, cut: str = "whole", progress: Progress | None = None,
+               scan: FolderScan | None = None) -> FolderScan:
         """The image files to decode, by identity: the folder's own, or with cut 'align' its aligned face
-        crops (`faces.cache.prepare_faces`: prepared once, then cached). Folders only."""
-        scan = self.scan()
+        crops (`faces.cache.prepare_faces`: prepared once, then cached). `scan`: the folder's listing,
+        when the caller has made it (a folder is listed once a call). Folders only."""
+        scan = scan or self.scan()
         if cut != "align":
             return scan
-        prepared = prepare_faces(self.folder, self.data_dir, progress)
-        crops = scan_folder(prepared.root)
+        prepared = prepare_faces(self.folder, self.data_dir, progress, scan=scan)
+        crops = FolderScan(dict(prepared.crops.identities), prepared.crops.skipped_files)
         crops.problems = scan.problems + prepared.problems
         return crops
 
@@ -58,13 +60,22 @@ class Source:
                                    "faces to 'whole'")
             dataset = load_builtin(self.name, size, colour, self.data_dir)
             return dataset if identities is None else dataset.subset(identities)
-        missing = [name for name in identities or [] if name not in self.scan().identities]
+        files = self.files_of(identities, cut, progress)
+        return decode_identities(files.identities, size, colour, self.label, files.problems)
+
+    def files_of(self, identities: list[str] | None, cut: str = "whole", progress: Progress | None = None
+                 ) -> FolderScan:
+        """The files to decode of the identities named (in that order; every identity when None), cut as
+        `cut` says; the folder is listed once. DatasetError when it no longer holds one of them. Folders
+        only."""
+        scan = self.scan()
+        missing = [name for name in identities or [] if name not in scan.identities]
         if missing:
             raise DatasetError(f"{self.folder} no longer holds identities the run used: {', '.join(missing[:5])}")
-        scan = self.images(cut, progress)
-        names = list(scan.identities) if identities is None else identities
-        return decode_identities({name: scan.identities.get(name, []) for name in names}, size, colour,
-                                 self.label, scan.problems)
+        files = self.images(cut, progress, scan)
+        names = list(files.identities) if identities is None else identities
+        return FolderScan({name: files.identities.get(name, []) for name in names}, files.skipped_files,
+                          files.problems)
 
 
 def open_source(source: str, data_dir: str | Path = "data") -> Source:

@@ -24,7 +24,7 @@ from typing import Callable
 
 from PIL import Image
 
-from ..data.folders import scan_folder
+from ..data.folders import FolderScan, scan_folder
 from ..errors import DatasetError, ImageError
 from .align import ALIGNED_SIZE, TEMPLATE, align_face
 from .detect import central_face, detect_faces
@@ -52,6 +52,7 @@ class PreparedFaces:
     unreadable: list[str] = field(default_factory=list)   # 'path: reason'
     seconds: float = 0.0              # spent preparing (0 when it came from the cache)
     notes: list[str] = field(default_factory=list)        # what happened to the cache, in words
+    crops: FolderScan | None = None   # the crop files by identity, listed when the cache was checked
 
     @property
     def problems(self) -> list[str]:
@@ -91,25 +92,38 @@ def typical_side(folder: Path, sample: int = 25) -> int | None:
     return int(statistics.median(sides)) if sides else None
 
 
-def cache_key(folder: Path, files: list[Path]) -> str:
+def file_stats(folder: Path, scan: FolderScan) -> dict[str, tuple[int, int]]:
+    """(size, modification time in ns) of each photo of a scan, by its path relative to `folder`."""
+    stats = {}
+    for paths in scan.identities.values():
+        for path in paths:
+            stat = path.stat()
+            stats[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
+    return stats
+
+
+def cache_key(stats: dict[str, tuple[int, int]]) -> str:
     """Changes when any file of the folder is added, removed or rewritten, or the pipeline changes."""
     digest = hashlib.sha256(PIPELINE.encode())
-    for path in files:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for relative, (size, mtime) in stats.items():
+        digest.update(f"{relative}\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def cached_faces(folder: str | Path, data_dir: str | Path = "data") -> PreparedFaces | None:
+def cached_faces(folder: str | Path, data_dir: str | Path = "data", scan: FolderScan | None = None
+                 ) -> PreparedFaces | None:
     """The folder's aligned faces if the cache holds them for the folder as it is now, else None; reads
-    only file sizes and times, so a page can ask on every visit."""
+    only file sizes and times (and lists the crops), so a page can ask on every visit."""
     folder = Path(folder).resolve()
-    files = [path for paths in scan_folder(folder).identities.values() for path in paths]
-    target = Path(data_dir) / FACES_DIR / f"{_safe(folder.name)}-{cache_key(folder, files)}"
+    target = _target(folder, data_dir, file_stats(folder, scan or scan_folder(folder)))
     try:
         return _read_manifest(target, folder) if target.is_dir() else None
     except DatasetError:
         return None
+
+
+def _target(folder: Path, data_dir: str | Path, stats: dict) -> Path:
+    return Path(data_dir) / FACES_DIR / f"{_safe(folder.name)}-{cache_key(stats)}"
 
 
 class Preparation:
@@ -141,31 +155,35 @@ class Preparation:
 
 
 def prepare_faces(folder: str | Path, data_dir: str | Path = "data", progress: Progress | None = None,
-                  workers: int | None = None) -> PreparedFaces:
-    """The aligned faces of a folder of identity folders: from the cache when it holds this folder as it
-    is now, else detected and aligned, `workers` processes at a time (default: every core). Two
-    preparations of the same folder at once (two trainings) take turns: the second finds the first's."""
+                  workers: int | None = None, scan: FolderScan | None = None) -> PreparedFaces:
+    """The aligned faces of a folder of identity folders (`scan`: its listing, when the caller has made
+    it): from the cache when it holds this folder as it is now, else detected and aligned, `workers`
+    processes at a time (default: every core). A folder that changed since it was last prepared (photos
+    added, say) has only its new or rewritten photos detected. Two preparations of the same folder at
+    once (two trainings) take turns: the second finds the first's. A whole cache is read without taking
+    the lock, so it is used on a disk where nothing can be written."""
     folder = Path(folder).resolve()
-    scan = scan_folder(folder)
-    files = [path for paths in scan.identities.values() for path in paths]
-    if not files:
+    stats = file_stats(folder, scan or scan_folder(folder))
+    if not stats:
         raise DatasetError(f"{folder} holds no images to find faces in")
-    key = cache_key(folder, files)
-    home = Path(data_dir) / FACES_DIR
-    target = home / f"{_safe(folder.name)}-{key}"
+    target = _target(folder, data_dir, stats)
     notes = []
+    if target.is_dir():
+        try:
+            return _read_manifest(target, folder)
+        except DatasetError as exc:
+            notes.append(f"the face cache {target} was damaged ({exc}); the faces were prepared again")
     with _locked(target.with_name(target.name + ".lock")):
         if target.is_dir():
-            try:
+            try:  # prepared by another process while this one waited for the lock
                 return _read_manifest(target, folder)
-            except DatasetError as exc:
-                notes.append(f"the face cache {target} was damaged ({exc}); the faces were prepared again")
+            except DatasetError:
                 shutil.rmtree(target, ignore_errors=True)
-        prepared = _prepare(folder, files, target, progress, workers)
+        prepared = _prepare(folder, stats, target, progress, workers)
         prepared.notes = notes + prepared.notes
-        _remove_older_caches(home, folder, keep=target)
-    if len(prepared.no_face) == len(files):
-        raise DatasetError(f"no face was found in any of the {len(files):,} photos of {folder}: if they are "
+        _remove_older_caches(target.parent, folder, keep=target)
+    if len(prepared.no_face) == len(stats):
+        raise DatasetError(f"no face was found in any of the {len(stats):,} photos of {folder}: if they are "
                            "face crops already, set faces to 'whole'")
     return prepared
 
@@ -191,7 +209,7 @@ class _locked:
         self.handle.close()
 
 
-def _prepare(folder: Path, files: list[Path], target: Path, progress: Progress | None,
+def _prepare(folder: Path, stats: dict[str, tuple[int, int]], target: Path, progress: Progress | None,
              workers: int | None) -> PreparedFaces:
     staging = target.with_name(target.name + ".partial")
     try:
@@ -200,8 +218,9 @@ def _prepare(folder: Path, files: list[Path], target: Path, progress: Progress |
         raise DatasetError(f"cannot write the face cache into {staging.parent}: {exc.strerror or exc}; check "
                            "that the data folder is writable and the disk is not full") from None
     done = _resumed(staging)  # an interrupted preparation goes on where it stopped
-    todo = [(str(path), str(staging / path.relative_to(folder).with_suffix(".png"))) for path in files
-            if str(path.relative_to(folder)) not in done]
+    done.update(_reused(target.parent, folder, stats, staging, done))
+    todo = [(str(folder / relative), str(staging / Path(relative).with_suffix(".png"))) for relative in stats
+            if relative not in done]
     start = time.perf_counter()
     with open(staging / PROGRESS_LOG, "a", encoding="utf-8") as log:
         for relative, status in _run(todo, folder, workers):
@@ -209,19 +228,59 @@ def _prepare(folder: Path, files: list[Path], target: Path, progress: Progress |
             log.write(json.dumps({"file": relative, "status": status}) + "\n")
             log.flush()
             if progress:
-                progress(len(done), len(files))
+                progress(len(done), len(stats))
+    done = {relative: done[relative] for relative in stats}  # a photo removed meanwhile is not kept
     prepared = PreparedFaces(
-        target, folder, len(files),
+        target, folder, len(stats),
         no_face=sorted(path for path, status in done.items() if status == "no face"),
         unreadable=sorted(f"{path}: {status}" for path, status in done.items() if status not in ("ok", "no face")),
         seconds=time.perf_counter() - start)
     manifest = {"source": str(folder), "pipeline": PIPELINE, "photos": prepared.photos, "no_face": prepared.no_face,
                 "unreadable": prepared.unreadable, "seconds": prepared.seconds,
-                "crops": sum(status == "ok" for status in done.values())}
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+                "crops": sum(status == "ok" for status in done.values()),
+                "files": {relative: [*stats[relative], status] for relative, status in done.items()}}
+    (staging / MANIFEST).write_text(json.dumps(manifest) + "\n", encoding="utf-8")
     (staging / PROGRESS_LOG).unlink(missing_ok=True)
     staging.rename(target)
+    prepared.crops = scan_folder(target)
     return prepared
+
+
+def _reused(home: Path, folder: Path, stats: dict[str, tuple[int, int]], staging: Path,
+            done: dict[str, str]) -> dict[str, str]:
+    """The photos an earlier preparation of the same folder did, unchanged since (same size and
+    modification time): their crops are linked (or copied) into `staging` instead of being detected
+    again, so a folder that grew costs only its new photos. Their statuses, by relative path."""
+    reused: dict[str, str] = {}
+    for other in sorted(home.glob(f"{_safe(folder.name)}-*")):
+        if other.name.endswith((".partial", ".lock")) or not other.is_dir():
+            continue
+        try:
+            manifest = json.loads((other / MANIFEST).read_text(encoding="utf-8"))
+            files = manifest.get("files", {}) if manifest.get("source") == str(folder) else {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        for relative, record in files.items():
+            if relative in done or relative in reused or list(stats.get(relative, ())) != record[:2]:
+                continue
+            crop = Path(relative).with_suffix(".png")
+            if record[2] == "ok" and not _link(other / crop, staging / crop):
+                continue
+            reused[relative] = record[2]
+    return reused
+
+
+def _link(source: Path, destination: Path) -> bool:
+    """`source` hard-linked at `destination` (copied where links cannot be made); False when neither can."""
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+        return True
+    except OSError:
+        return False
 
 
 def _run(todo: list[tuple[str, str]], folder: Path, workers: int | None):
@@ -274,14 +333,14 @@ def _resumed(staging: Path) -> dict[str, str]:
 def _read_manifest(target: Path, folder: Path) -> PreparedFaces:
     try:
         manifest = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
-        crops = sum(1 for _ in target.rglob("*.png"))
         expected = int(manifest["crops"])
         no_face, unreadable = list(manifest["no_face"]), list(manifest["unreadable"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        crops = scan_folder(target)
+    except (OSError, ValueError, KeyError, TypeError, DatasetError) as exc:
         raise DatasetError(f"its {MANIFEST} cannot be read: {exc}") from None
-    if crops != expected:
-        raise DatasetError(f"it holds {crops:,} crops where its manifest says {expected:,}")
-    return PreparedFaces(target, folder, int(manifest["photos"]), no_face, unreadable)
+    if crops.images != expected:
+        raise DatasetError(f"it holds {crops.images:,} crops where its manifest says {expected:,}")
+    return PreparedFaces(target, folder, int(manifest["photos"]), no_face, unreadable, crops=crops)
 
 
 def _remove_older_caches(home: Path, folder: Path, keep: Path) -> None:

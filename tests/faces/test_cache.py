@@ -129,3 +129,33 @@ def test_two_worker_processes_prepare_what_one_does(photos, tmp_path, monkeypatc
     assert statuses == {str(Path(src).relative_to(photos)): ("no face" if "wall" in src else "ok") for src, _ in items}
     assert json.loads((one.root / cache.MANIFEST).read_text())["crops"] == 6
     assert os.path.getsize(tmp_path / "two-out" / "ann" / "0.png") > 0
+
+
+def test_a_folder_that_grew_has_only_its_new_photos_detected(photos, tmp_path, monkeypatch, face, scene):
+    first = prepare_faces(photos, tmp_path / "data")
+    before = crops(first)
+    (photos / "cy").mkdir()
+    for k in range(2):
+        scene(face, offsets=((100 + 80 * k, 90),)).save(photos / "cy" / f"{k}.jpg", quality=92)
+    real, detected = cache.prepare_one, []
+    monkeypatch.setattr(cache, "prepare_one", lambda item: detected.append(item[0]) or real(item))
+    grown = prepare_faces(photos, tmp_path / "data", workers=1)
+    assert sorted(detected) == [str(photos.resolve() / "cy" / f"{k}.jpg") for k in range(2)]
+    assert crops(grown) == before + ["cy/0.png", "cy/1.png"]
+    assert grown.no_face == ["bob/wall.jpg"] and not first.root.exists()
+    with Image.open(grown.root / "ann" / "1.png") as kept, Image.open(grown.root / "cy" / "1.png") as new:
+        assert kept.size == new.size == (ALIGNED_SIZE, ALIGNED_SIZE)
+
+
+def test_a_whole_cache_is_read_where_nothing_can_be_written(photos, tmp_path, monkeypatch):
+    prepared = prepare_faces(photos, tmp_path / "data")
+
+    def read_only(path):
+        raise DatasetError(f"cannot write the face cache into {path.parent}: Read-only file system; check "
+                           "that the data folder is writable and the disk is not full")
+
+    monkeypatch.setattr(cache, "_locked", read_only)
+    assert prepare_faces(photos, tmp_path / "data").root == prepared.root
+    (photos / "ann" / "0.jpg").unlink()  # now the faces must be prepared again, which cannot be done here
+    with pytest.raises(DatasetError, match="Read-only file system; check that the data folder is writable"):
+        prepare_faces(photos, tmp_path / "data")
