@@ -29,7 +29,7 @@ from .data.dataset import FaceDataset
 from .data.images import to_pil
 from .errors import RunError
 from .runs.folder import RunPaths, list_snapshots
-from .runs.trained import load_trained, run_dataset
+from .runs.trained import load_trained, run_dataset, run_embeddings
 
 METHODS = ("umap", "pca", "tsne")
 CACHE_SIZE = 32
@@ -244,6 +244,8 @@ def embed_run(run_dir: str | Path, data: str | None = None, data_dir: str | Path
               split: str = "validation") -> tuple[torch.Tensor, FaceDataset]:
     """Embeddings (N, D) of a run's validation, training or all identities, or of another dataset."""
     trained = load_trained(run_dir)
+    if data is None:
+        return run_embeddings(trained, split, data_dir)
     dataset = run_dataset(run_dir, split, data, data_dir, trained.config)
     return trained.embed(dataset.images), dataset
 

@@ -14,7 +14,7 @@ from ..data.protocol_files import read_pairs
 from ..errors import ImageError
 from ..faces.cache import prepare_faces
 from ..runs.folder import decision_threshold, training_identities
-from ..runs.trained import TrainedModel, load_trained, run_dataset
+from ..runs.trained import TrainedModel, load_trained, run_dataset, run_embeddings
 from .metrics import single_set_folds, ten_fold_accuracy
 from .pairs import pair_distances
 from .scores import PairScores, evaluate_embeddings, score_pairs
@@ -22,8 +22,8 @@ from .scores import PairScores, evaluate_embeddings, score_pairs
 
 def validation_scores(trained: TrainedModel, data_dir: str | Path = "data") -> tuple[PairScores, FaceDataset]:
     """The pairs of a loaded run's validation identities scored by its model, and those images."""
-    dataset = run_dataset(trained.run_dir, "validation", data_dir=data_dir, config=trained.config)
-    scores = score_pairs(trained.embed(dataset.images), dataset.labels.numpy(), trained.distance,
+    embeddings, dataset = run_embeddings(trained, "validation", data_dir)
+    scores = score_pairs(embeddings, dataset.labels.numpy(), trained.distance,
                          protocol=f"validation identities of run {trained.run_dir.name}")
     return scores, dataset
 
@@ -106,12 +106,11 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path = "data", n_way: int 
         return {**head, **protocol_report(scores), "images": len(dataset)}
     if data is not None:
         dataset = run_dataset(run_dir, "all", data=data, data_dir=data_dir, config=trained.config)
-        protocol = f"every identity of {data}"
+        embeddings, protocol = trained.embed(dataset.images), f"every identity of {data}"
     else:
-        dataset = run_dataset(run_dir, "validation", data_dir=data_dir, config=trained.config)
+        embeddings, dataset = run_embeddings(trained, "validation", data_dir)
         protocol = f"validation identities of run {Path(run_dir).name}"
-    result = evaluate_embeddings(trained.embed(dataset.images), dataset.labels.numpy(), trained.distance, n_way,
-                                 trials, seed)
+    result = evaluate_embeddings(embeddings, dataset.labels.numpy(), trained.distance, n_way, trials, seed)
     return {**head, "protocol": protocol, **result.to_dict(), "identities": len(dataset.identities),
             "images": len(dataset)}
 

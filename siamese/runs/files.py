@@ -51,8 +51,18 @@ def read_json(path: Path) -> Any:
         raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
 
 
-def save_torch(path: Path, value: dict) -> None:
-    _atomic_write(path, lambda h: torch.save(value, h))
+def save_torch(path: Path, value: dict) -> str:
+    """Save `value` safely; returns the fingerprint `load_torch_with_digest` gives the file."""
+    digest = hashlib.sha256()
+
+    def write(handle) -> None:
+        buffer = io.BytesIO()
+        torch.save(value, buffer)
+        digest.update(buffer.getbuffer())
+        handle.write(buffer.getbuffer())
+
+    _atomic_write(path, write)
+    return digest.hexdigest()[:16]
 
 
 def load_torch(path: Path) -> dict:

@@ -40,6 +40,8 @@ class RunPaths:
     def snapshots(self) -> Path: return self.root / "snapshots"
     @property
     def log(self) -> Path: return self.root / "train.log"
+    @property
+    def embeddings(self) -> Path: return self.root / "embeddings"
 
 
 def new_run_dir(runs_dir: Path = RUNS_DIR, name: str | None = None) -> Path:

@@ -17,6 +17,7 @@ from ..distances import Distance
 from ..errors import DatasetError, RunError
 from ..losses import build_loss, pair_distance_fn
 from ..models import build_model, embed_images
+from . import embedded
 from .files import load_torch_with_digest, read_json
 from .folder import RunPaths, run_config
 
@@ -30,6 +31,7 @@ class TrainedModel:
     device: torch.device
     run_dir: Path
     faces: str = "whole"       # how the run's faces were cut: 'align' or 'whole' (see siamese.faces)
+    weights: Path | None = None  # the file the weights were loaded from: the checkpoint or a snapshot
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor) -> torch.Tensor:
@@ -57,7 +59,7 @@ def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, devi
     model.to(target).eval()
     loss.to("cpu").eval()
     return TrainedModel(config, model, pair_distance_fn(config, loss), digest, target, run_dir,
-                        recorded_faces(run_dir, split))
+                        recorded_faces(run_dir, split), path)
 
 
 def recorded_faces(run_dir: Path, split: dict) -> str:
@@ -88,3 +90,24 @@ def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None
     except DatasetError as exc:
         raise DatasetError(f"run {Path(run_dir).name} was trained on '{config.data}', which cannot be used now "
                            f"({exc}). Put that dataset back as it was, or train a new run.") from None
+
+
+def run_embeddings(trained: TrainedModel, split: str = "validation", data_dir: str | Path = "data"
+                   ) -> tuple[torch.Tensor, FaceDataset]:
+    """(embeddings (N, D), the images they are of) of a run's 'validation', 'train' or 'all' identities by
+    the loaded weights: what the run keeps of them (`runs.embedded`), else read from its dataset once,
+    embedded, and kept for the next reader. The kept images are those the run's figures were computed on,
+    whatever its dataset folder holds since."""
+    if split not in embedded.SPLITS:
+        raise RunError(f"split {split!r} is not one of {', '.join(embedded.SPLITS)}")
+    run = trained.run_dir
+    dataset = embedded.kept_images(run, split)
+    if dataset is None:
+        dataset = run_dataset(run, split, data_dir=data_dir, config=trained.config)
+        embedded.keep(lambda: embedded.save_images(run, split, dataset), f"the {split} images")
+    vectors = embedded.kept_embeddings(run, split, trained.weights, trained.fingerprint)
+    if vectors is None or len(vectors) != len(dataset):
+        vectors = trained.embed(dataset.images)
+        embedded.keep(lambda: embedded.save_embeddings(run, split, trained.weights, trained.fingerprint, vectors),
+                      f"the {split} embeddings")
+    return vectors, dataset

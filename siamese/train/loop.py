@@ -32,6 +32,7 @@ from ..evaluate.scores import evaluate_embeddings, score_pairs
 from ..losses import build_loss, pair_distance_fn
 from ..models import build_model, embed_images, to_input, to_unit
 from ..optim import build_optimizer, set_learning_rate
+from ..runs import embedded
 from ..runs.files import append_metrics, load_torch, save_torch, write_json
 from ..runs.folder import RunPaths, run_config, save_threshold
 from ..runs.status import write_status
@@ -160,6 +161,8 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     elif world.is_main:
         config.save(paths.config)
         write_json(paths.split, {**split, "processes": world.size})
+    if world.is_main and not embedded.images_file(paths.root, "validation").is_file():
+        embedded.keep(lambda: embedded.save_images(paths.root, "validation", val_set), "the validation images")
     if world.is_main:
         paths.stop.unlink(missing_ok=True)
         _write_status(paths, "running", "training", config, state.epoch, world)
@@ -171,8 +174,8 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     start = time.perf_counter() - state.elapsed
     last_checkpoint = time.perf_counter()
     elapsed = 0.0
-    validate = lambda losses: _validate(model, val_set, pair_distance_fn(config, loss_fn), device, state,
-                                        losses, start, config.seed)
+    validation = _Validation(model, val_set, pair_distance_fn(config, loss_fn), device, config.seed)
+    validate = lambda losses: validation(state, losses, start)  # noqa: E731
     final, ending = None, None  # ending: (status, message) once the run ends before the epoch limit
     sync = SYNC_STEPS.get(device.type, 1)
     with _StopFlag(paths.stop, watch_file=world.is_main) as stop:
@@ -210,9 +213,9 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 notify(final)
             if _snapshot_due(state.epoch, model) or ((ending or state.epoch == config.epochs)
                                                     and _snapshot_small(model)):
-                _save_snapshot(paths, state)
+                validation.keep(paths, _save_snapshot(paths, state), state)
             if not ending and time.perf_counter() - last_checkpoint > CHECKPOINT_SECONDS:
-                _save_checkpoint(paths, state, time.perf_counter() - start)
+                validation.keep(paths, _save_checkpoint(paths, state, time.perf_counter() - start), state)
                 last_checkpoint = time.perf_counter()
 
     world.share_buffers(model)
@@ -223,8 +226,8 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 final = validate(losses)
                 append_metrics(paths.metrics, final)
                 notify(final)
-            _save_checkpoint(paths, state, time.perf_counter() - start)
-            _save_threshold(paths, model, val_set, pair_distance_fn(config, loss_fn), device, config.seed)
+            validation.keep(paths, _save_checkpoint(paths, state, time.perf_counter() - start), state)
+            _save_threshold(paths, validation.scores(state))
         end = {"kind": "end", "status": status, "message": message, "epoch": state.epoch, "step": state.step,
                "elapsed": time.perf_counter() - start, "processes": world.size}
         append_metrics(paths.metrics, end)
@@ -295,23 +298,43 @@ def _with_eta(record: dict, config: TrainConfig, steps_total: int) -> dict:
     return {**record, "fraction": fraction, "remaining": remaining}
 
 
-def _validate(model, val_set: FaceDataset, distance, device, state: _State, losses: list[float],
-              start: float, seed: int) -> dict:
-    embeddings = embed_images(model, val_set.images, device)
-    result = evaluate_embeddings(embeddings, val_set.labels.numpy(), distance, n_way=10,
-                                 trials=ONESHOT_TRIALS_PER_EPOCH, seed=seed)
-    return {"kind": "epoch", "epoch": state.epoch, "step": state.step,
-            "train_loss": float(np.mean(losses)) if losses else None,
-            "val_auc": result.auc, "val_eer": result.eer, "threshold": result.threshold,
-            "val_accuracy": result.accuracy, "oneshot_accuracy": result.oneshot_accuracy,
-            "n_way": result.n_way, "genuine_pairs": result.genuine_pairs, "impostor_pairs": result.impostor_pairs,
-            "elapsed": time.perf_counter() - start}
+class _Validation:
+    """The held-out identities embedded and scored after an epoch; the embeddings of the latest weights
+    are kept, for the snapshot or checkpoint saved next (`keep`) and the threshold, never computed twice."""
+
+    def __init__(self, model, val_set: FaceDataset, distance, device, seed: int):
+        self.model, self.val_set, self.distance, self.device, self.seed = model, val_set, distance, device, seed
+        self.step, self.embeddings = -1, None
+
+    def _embedded(self, state: _State) -> torch.Tensor:
+        if self.step != state.step:
+            self.embeddings, self.step = embed_images(self.model, self.val_set.images, self.device), state.step
+        return self.embeddings
+
+    def __call__(self, state: _State, losses: list[float], start: float) -> dict:
+        result = evaluate_embeddings(self._embedded(state), self.val_set.labels.numpy(), self.distance, n_way=10,
+                                     trials=ONESHOT_TRIALS_PER_EPOCH, seed=self.seed)
+        return {"kind": "epoch", "epoch": state.epoch, "step": state.step,
+                "train_loss": float(np.mean(losses)) if losses else None,
+                "val_auc": result.auc, "val_eer": result.eer, "threshold": result.threshold,
+                "val_accuracy": result.accuracy, "oneshot_accuracy": result.oneshot_accuracy,
+                "n_way": result.n_way, "genuine_pairs": result.genuine_pairs,
+                "impostor_pairs": result.impostor_pairs, "elapsed": time.perf_counter() - start}
+
+    def scores(self, state: _State):
+        return score_pairs(self._embedded(state), self.val_set.labels.numpy(), self.distance, seed=self.seed)
+
+    def keep(self, paths: RunPaths, saved: tuple[Path, str], state: _State) -> None:
+        """Keep the validation embeddings by the weights file just saved ((path, fingerprint)) in the run,
+        when they are of these weights (this step was validated), so no reader embeds them again."""
+        if self.step == state.step:
+            embedded.keep(lambda: embedded.save_embeddings(paths.root, "validation", *saved, self.embeddings),
+                          f"the validation embeddings of {saved[0].name}")
 
 
-def _save_threshold(paths: RunPaths, model, val_set: FaceDataset, distance, device, seed: int) -> None:
+def _save_threshold(paths: RunPaths, scores) -> None:
     """The validation EER threshold, with the calibration of distances into confidences fitted on the
-    same validation pairs: what verification decides with until one is saved from the Threshold page."""
-    scores = score_pairs(embed_images(model, val_set.images, device), val_set.labels.numpy(), distance, seed=seed)
+    same pairs: what verification decides with until one is saved from the Threshold page."""
     save_threshold(paths.root, scores.eer_threshold, "eer", scores.calibration())
 
 
@@ -323,14 +346,16 @@ def _snapshot_due(epoch: int, model: torch.nn.Module) -> bool:
     return _snapshot_small(model) and epoch & (epoch - 1) == 0
 
 
-def _save_snapshot(paths: RunPaths, state: _State) -> None:
+def _save_snapshot(paths: RunPaths, state: _State) -> tuple[Path, str]:
+    """Save the model as the epoch's snapshot: (its path, its fingerprint)."""
     paths.snapshots.mkdir(exist_ok=True)
-    save_torch(paths.snapshots / f"epoch-{state.epoch:04d}.pt",
-               {"model": state.model.state_dict(), "epoch": state.epoch, "step": state.step})
+    path = paths.snapshots / f"epoch-{state.epoch:04d}.pt"
+    return path, save_torch(path, {"model": state.model.state_dict(), "epoch": state.epoch, "step": state.step})
 
 
-def _save_checkpoint(paths: RunPaths, state: _State, elapsed: float) -> None:
-    save_torch(paths.checkpoint, {
+def _save_checkpoint(paths: RunPaths, state: _State, elapsed: float) -> tuple[Path, str]:
+    """Save everything training needs to go on: (the checkpoint's path, its fingerprint)."""
+    return paths.checkpoint, save_torch(paths.checkpoint, {
         "model": state.model.state_dict(), "loss": state.loss_fn.state_dict(),
         "optimizer": state.optimizer.state_dict(), "epoch": state.epoch, "step": state.step, "elapsed": elapsed,
         "sampler": state.sampler.state(), "augment": state.augment.state(), "torch_rng": torch.get_rng_state(),
