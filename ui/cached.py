@@ -17,7 +17,7 @@ from siamese.evaluate.run import dataset_scores, pairs_file_scores, run_roc, val
 from siamese.gallery import Gallery
 from siamese.runs.files import file_fingerprint
 from siamese.runs.folder import RunPaths
-from siamese.runs.trained import TrainedModel, load_trained, run_dataset
+from siamese.runs.trained import TrainedModel, load_trained, run_embeddings
 from ui import workspace
 
 
@@ -111,9 +111,7 @@ def gallery(run: Path) -> Gallery:
 
 @st.cache_resource(max_entries=16, show_spinner="Embedding images…")
 def _embedded(run: str, checkpoint: str | None, split: str, key: tuple):
-    m = model(Path(run), Path(checkpoint) if checkpoint else None)
-    data = run_dataset(run, split, data_dir=workspace.DATA_DIR, config=m.config)
-    return m.embed(data.images), data
+    return run_embeddings(model(Path(run), Path(checkpoint) if checkpoint else None), split, workspace.DATA_DIR)
 
 
 def embedded(run: Path, checkpoint: Path | None, split: str):

@@ -92,13 +92,14 @@ def typical_side(folder: Path, sample: int = 25) -> int | None:
     return int(statistics.median(sides)) if sides else None
 
 
-def file_stats(folder: Path, scan: FolderScan) -> dict[str, tuple[int, int]]:
-    """(size, modification time in ns) of each photo of a scan, by its path relative to `folder`."""
+def file_stats(scan: FolderScan) -> dict[str, tuple[int, int]]:
+    """(size, modification time in ns) of each photo of a folder's scan, by its path relative to the folder
+    ('identity/file.jpg')."""
     stats = {}
-    for paths in scan.identities.values():
+    for identity, paths in scan.identities.items():
         for path in paths:
             stat = path.stat()
-            stats[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
+            stats[f"{identity}/{path.name}"] = (stat.st_size, stat.st_mtime_ns)
     return stats
 
 
@@ -115,7 +116,7 @@ def cached_faces(folder: str | Path, data_dir: str | Path = "data", scan: Folder
     """The folder's aligned faces if the cache holds them for the folder as it is now, else None; reads
     only file sizes and times (and lists the crops), so a page can ask on every visit."""
     folder = Path(folder).resolve()
-    target = _target(folder, data_dir, file_stats(folder, scan or scan_folder(folder)))
+    target = _target(folder, data_dir, file_stats(scan or scan_folder(folder)))
     try:
         return _read_manifest(target, folder) if target.is_dir() else None
     except DatasetError:
@@ -163,7 +164,7 @@ def prepare_faces(folder: str | Path, data_dir: str | Path = "data", progress: P
     once (two trainings) take turns: the second finds the first's. A whole cache is read without taking
     the lock, so it is used on a disk where nothing can be written."""
     folder = Path(folder).resolve()
-    stats = file_stats(folder, scan or scan_folder(folder))
+    stats = file_stats(scan or scan_folder(folder))
     if not stats:
         raise DatasetError(f"{folder} holds no images to find faces in")
     target = _target(folder, data_dir, stats)
