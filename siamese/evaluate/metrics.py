@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..distances import Distance
 
@@ -27,6 +26,10 @@ class Roc:
 
 def roc(distances: np.ndarray, same: np.ndarray) -> Roc:
     """ROC of 'accept when distance <= threshold'. distances, same: (M,)."""
+    # Imported here: scikit-learn takes a second or two to import, which a page that draws no ROC (and
+    # the dashboard's first page) should not wait for.
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     far, tar, neg_thresholds = roc_curve(same, -distances, drop_intermediate=False)
     thresholds = np.clip(-neg_thresholds, a_min=None, a_max=np.finfo(np.float64).max)
     return Roc(far, tar, thresholds, float(roc_auc_score(same, -distances)))

@@ -13,7 +13,7 @@ from siamese.errors import ConfigError, RunError
 from siamese.runs.files import write_json
 from siamese.runs.folder import RunPaths, create_run
 from siamese.runs.status import read_status
-from siamese.runs.sweep import list_sweeps, plan_sweep, read_sweep, start_sweep, stop_sweep, sweep_table
+from siamese.runs.sweep import list_sweeps, plan_sweep, read_sweep, run_sweep, start_sweep, stop_sweep, sweep_table
 
 TINY = dict(data="digits", input_size=16, embedding_dim=8, p=4, k=2, augment=False, device="cpu", epochs=2)
 
@@ -42,8 +42,14 @@ def test_values_the_configuration_refuses_are_named_with_the_reason(field, value
         plan_sweep(TrainConfig(**TINY), field, values)
 
 
-def test_a_sweep_trains_its_runs_one_after_another_and_compares_them(tmp_path):
-    configs = plan_sweep(TrainConfig(**TINY, loss="contrastive"), "margin", ["0.5", "1.0", "1.5"])
+@pytest.fixture
+def faces(make_identity_folders):
+    """8 synthetic people, 4 images each: an epoch of a few steps."""
+    return str(make_identity_folders(n_identities=8, n_images=4))
+
+
+def test_a_sweep_trains_its_runs_one_after_another_and_compares_them(tmp_path, faces):
+    configs = plan_sweep(TrainConfig(**{**TINY, "data": faces}, loss="contrastive"), "margin", ["0.5", "1.0", "1.5"])
     sweep = start_sweep(configs, "margin", tmp_path / "runs", tmp_path / "data")
     assert [read_status(tmp_path / "runs" / name)["status"] for name in sweep.runs[1:]] == ["queued", "queued"]
     assert list_sweeps(tmp_path / "runs")[0].name == sweep.name
@@ -59,8 +65,8 @@ def test_a_sweep_trains_its_runs_one_after_another_and_compares_them(tmp_path):
     assert started == sorted(started)  # one after another
 
 
-def test_a_sweep_stopped_as_a_whole_cancels_what_has_not_run(tmp_path):
-    configs = plan_sweep(TrainConfig(**{**TINY, "epochs": 500}), "lr", ["0.001", "0.002", "0.003"])
+def test_a_sweep_stopped_as_a_whole_cancels_what_has_not_run(tmp_path, faces):
+    configs = plan_sweep(TrainConfig(**{**TINY, "data": faces, "epochs": 100_000}), "lr", ["0.001", "0.002", "0.003"])
     sweep = start_sweep(configs, "lr", tmp_path / "runs", tmp_path / "data")
     first = tmp_path / "runs" / sweep.runs[0]
     wait_until(lambda: read_status(first)["status"] == "running")
@@ -81,3 +87,20 @@ def test_a_queued_run_whose_sweep_died_reads_as_cancelled(tmp_path):
 def test_values_typed_as_text_are_split_on_commas_and_semicolons():
     configs = plan_sweep(TrainConfig(**TINY), "margin", "0.1, 0.2; 0.5 ,")
     assert [c.margin for c in configs] == [0.1, 0.2, 0.5]
+
+
+def test_a_run_that_fails_is_marked_failed_and_the_sweep_goes_on(tmp_path, faces):
+    (tmp_path / "nobody.txt").write_text("Nobody_Here\n")
+    (tmp_path / "one.txt").write_text("person_00\n")
+    configs = plan_sweep(TrainConfig(**{**TINY, "data": faces}), "exclude_people",
+                         [str(tmp_path / "nobody.txt"), str(tmp_path / "one.txt")])
+    runs = [create_run(config, tmp_path / "runs", f"s-{k}") for k, config in enumerate(configs)]
+    path = tmp_path / "runs" / "s.sweep.json"
+    write_json(path, {"field": "exclude_people", "values": [c.exclude_people for c in configs],
+                      "runs": [r.name for r in runs], "pid": os.getpid()})
+    for run in runs:
+        write_json(RunPaths(run).status, {"status": "queued", "pid": os.getpid(), "updated": time.time()})
+    run_sweep(path, tmp_path / "data")
+    failed, trained = (read_status(run) for run in runs)
+    assert failed["status"] == "failed" and "names 1 people, none of them in the dataset" in failed["message"]
+    assert trained["status"] == "finished" and RunPaths(runs[1]).checkpoint.exists()
