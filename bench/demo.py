@@ -1,7 +1,9 @@
-"""The webcam demo, measured: a run's validation people enrolled from three photos each, through the face
-pipeline the Verify page uses, then their other photos checked at the run's saved threshold: claims of the
-right name accepted, claims of another's name accepted, and who-is-this (1:N) answered right, both for
-enrolled people and for people nobody enrolled (who should come out unknown)."""
+"""The webcam demo, measured: people never seen in training enrolled from three photos each through the
+face pipeline the Verify page uses, then their other photos checked: claims of the right name accepted,
+claims of another's name accepted, who-is-this (1:N) answered right, and strangers (people nobody enrolled)
+answered "unknown". Each at the run's saved threshold and at the thresholds calibrated on the gallery (the
+people enrolled), and with each threshold's confidence measured for how well it is calibrated (expected
+calibration error on the checked claims, genuine and impostor alike)."""
 
 from __future__ import annotations
 
@@ -10,71 +12,95 @@ from pathlib import Path
 
 import numpy as np
 
-from siamese.data.sources import open_source
 from siamese.errors import ImageError
+from siamese.evaluate.calibration import expected_calibration_error
+from siamese.evaluate.run import validation_scores
 from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
-from siamese.gallery import Gallery
-from siamese.runs.files import read_json
-from siamese.runs.folder import RunPaths, decision_threshold
+from siamese.gallery import Gallery, decision_rule
 from siamese.runs.trained import load_trained
 
 ENROLLED = 3          # photos enrolled of each person
 PROBES = 5            # other photos of each person checked, at most
-UNENROLLED = 0.25     # fraction of the validation people left out of the gallery, to check "unknown"
+UNENROLLED = 0.25     # fraction of the people left out of the gallery, to check "unknown"
+TARGET = 1e-2         # the gallery's targets: FAR 1 % (1:1), FPIR 1 % (1:N)
 
 
-def webcam_demo(run: Path, data_dir: Path, seed: int = 0) -> dict:
-    """Rates of the demo on the run's validation people (never seen in training); see the module."""
+def webcam_demo(run: Path, photos: dict[str, list[Path]], data_dir: Path, seed: int = 0) -> dict:
+    """Rates of the demo on `photos` (person -> photo files) of people the run never trained on."""
     trained = load_trained(run)
-    threshold = decision_threshold(run)
     cut = photo_cut(trained.faces)
-    photos = open_source(trained.config.data, data_dir).scan().identities
-    people = [p for p in read_json(RunPaths(run).split)["validation"] if len(photos.get(p, [])) > ENROLLED]
+    people = [p for p, files in sorted(photos.items()) if len(files) > ENROLLED]
     rng = np.random.default_rng(seed)
     rng.shuffle(people)
     outsiders = people[:max(1, round(len(people) * UNENROLLED))]
     members = people[len(outsiders):]
-    counts = dict.fromkeys(("genuine", "genuine_accepted", "impostor", "impostor_accepted", "identify",
-                            "identified", "unknown", "unknown_rejected", "no_face"), 0)
+    no_face = [0]
 
-    def probe(path: Path):
+    def embed(path: Path):
         try:
             crop = prepare_face(path.read_bytes(), cut, allow_largest=True).crop
         except ImageError:
-            counts["no_face"] += 1
+            no_face[0] += 1
             return None
-        return face_tensor(crop, trained.config.input_size, trained.config.colour)
+        return trained.embed(face_tensor(crop, trained.config.input_size, trained.config.colour))
 
     with tempfile.TemporaryDirectory() as folder:
         gallery = Gallery(folder, trained)
-        enrolled = []
         for person in members:
             crops = []
             for path in photos[person][:ENROLLED]:
                 try:
                     crops.append(prepare_face(path.read_bytes(), cut, allow_largest=True).crop)
                 except ImageError:
-                    counts["no_face"] += 1
+                    no_face[0] += 1
             if crops:
                 gallery.enroll(person, crops)
-                enrolled.append(person)
-        for person in enrolled:
-            for path in photos[person][ENROLLED:ENROLLED + PROBES]:
-                image = probe(path)
-                if image is None:
-                    continue
-                other = enrolled[(enrolled.index(person) + 1 + int(rng.integers(len(enrolled) - 1))) % len(enrolled)]
-                _count(counts, "genuine", gallery.verify(image, person, threshold).accepted)
-                _count(counts, "impostor", gallery.verify(image, other, threshold).accepted)
-                _count(counts, "identify", gallery.identify(image, threshold).identity == person, "identified")
-        for person in outsiders:
-            for path in photos[person][:PROBES]:
-                image = probe(path)
-                if image is not None:
-                    _count(counts, "unknown", gallery.identify(image, threshold).identity is None, "unknown_rejected")
+        enrolled = gallery.now()
+        names = list(enrolled.identities())
+        if len(names) < 2:
+            return {"run": str(run), "skipped": f"faces were found for {len(names)} people: too few for a demo",
+                    "no_face": no_face[0]}
+        probes = [(person, vector) for person in names for path in photos[person][ENROLLED:ENROLLED + PROBES]
+                  if (vector := embed(path)) is not None]
+        strangers = [vector for person in outsiders for path in photos[person][:PROBES]
+                     if (vector := embed(path)) is not None]
+        validation_fit = validation_scores(trained, data_dir)[0].calibration
+        rows = {}
+        for source in ("run", "gallery"):
+            verify = decision_rule(enrolled.calibration, run, "verify", source, TARGET)
+            identify = decision_rule(enrolled.calibration, run, "identify", source, TARGET)
+            rows[source] = _checked(enrolled, names, probes, strangers, verify, identify, rng)
+            rows[source]["verify_threshold"], rows[source]["identify_threshold"] = verify.threshold, identify.threshold
+        claims = rows["gallery"].pop("claims")
+        rows["run"].pop("claims")
+        distances, same = np.array([d for d, _ in claims]), np.array([s for _, s in claims])
+        gallery_fit = decision_rule(enrolled.calibration, run, "verify", "gallery", TARGET).confidence
+        calibration = {"gallery_fit_ece": expected_calibration_error([gallery_fit.confidence(d) for d in distances], same)
+                       if gallery_fit else None,
+                       "validation_fit_ece": expected_calibration_error(
+                           [validation_fit.confidence(d) for d in distances], same)}
+    return {"run": str(run), "people_enrolled": len(names), "people_unenrolled": len(outsiders),
+            "images_enrolled": len(enrolled.names), "probes": len(probes), "stranger_probes": len(strangers),
+            "no_face": no_face[0], **rows, **calibration}
+
+
+def _checked(enrolled, names, probes, strangers, verify, identify, rng) -> dict:
+    """Counts and rates of the demo's decisions under one pair of rules; 'claims' keeps (distance, same)
+    of every 1:1 claim, for the calibration error."""
+    counts = dict.fromkeys(("genuine", "genuine_accepted", "impostor", "impostor_accepted", "identify",
+                            "identified", "unknown", "unknown_rejected"), 0)
+    claims = []
+    for person, vector in probes:
+        other = names[(names.index(person) + 1 + int(rng.integers(len(names) - 1))) % len(names)]
+        own, wrong = enrolled.verify(vector, person, verify), enrolled.verify(vector, other, verify)
+        claims += [(own.distance, 1), (wrong.distance, 0)]
+        _count(counts, "genuine", own.accepted)
+        _count(counts, "impostor", wrong.accepted)
+        _count(counts, "identify", enrolled.identify(vector, identify).identity == person, "identified")
+    for vector in strangers:
+        _count(counts, "unknown", enrolled.identify(vector, identify).identity is None, "unknown_rejected")
     rate = lambda hit, total: counts[hit] / counts[total] if counts[total] else None  # noqa: E731
-    return {"run": str(run), "people_enrolled": len(enrolled), "people_unenrolled": len(outsiders),
-            "threshold": threshold, **counts,
+    return {**counts, "claims": claims,
             "genuine_accept_rate": rate("genuine_accepted", "genuine"),
             "impostor_accept_rate": rate("impostor_accepted", "impostor"),
             "identify_correct_rate": rate("identified", "identify"),

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 
 from siamese.config import TrainConfig
+from siamese.data.folders import scan_folder
+from siamese.data.protocol_files import read_people
 from siamese.device import pick_device, uses_bf16
 from siamese.errors import ModelError
 from siamese.recipes import PHOTOGRAPHS
@@ -99,12 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if "crops" in args.parts:
             _crops(args, results, runs / "crops", data_dir, str(device), log)
         if "demo" in args.parts:
-            results["demo"] = {}
-            for key, name in (("photos", "LFW"), ("crops", Path(args.crops).name)):
-                default = next((r for r in results.get(key, []) if r["setup"] == "default"), None)
-                if default:
-                    log(f"webcam demo on {name}")
-                    results["demo"][name] = webcam_demo(Path(default["run"]), data_dir)
+            _demo(args, results, data_dir, log)
         if "speed" in args.parts:
             _speed(args, results, runs, data_dir, Path(workdir), log)
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -139,6 +136,23 @@ def _photos(args, results, runs, data_dir, device, log) -> None:
                              view2=name == "default" and not args.quick)
             results["photos"].append(run)
             log(f"  View 1 accuracy {run['view1']['accuracy']:.3f}  AUC {run['view1']['auc']:.4f}")
+
+
+def _demo(args, results, data_dir, log) -> None:
+    """The webcam demo of the default photographs run (seed 0) on people it never saw: LFW's View 1 test
+    people, and every person of the face crops (ORL: another camera)."""
+    default = next((r for r in results.get("photos", []) if r["setup"] == "default"), None)
+    if default is None:
+        log("no photographs run: the webcam demo was skipped")
+        return
+    images = Path(args.photos)
+    test_people = set(read_people(images.parent / "peopleDevTest.txt"))
+    people = {"LFW": {p: files for p, files in scan_folder(images).identities.items() if p in test_people},
+              Path(args.crops).name: scan_folder(args.crops).identities}
+    results["demo"] = {}
+    for name, photos in people.items():
+        log(f"webcam demo on {name}")
+        results["demo"][name] = webcam_demo(Path(default["run"]), photos, data_dir)
 
 
 def _crops(args, results, runs, data_dir, device, log) -> None:

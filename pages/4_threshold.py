@@ -9,6 +9,7 @@ from siamese.errors import SiameseError
 from siamese.runs.folder import decision_threshold, save_threshold
 from ui import cached, page
 from ui.draw import det_figure, line_figure, show_pairs
+from ui.identification import identification_study
 
 PAIRS = {"the run's validation identities": "validation", "every identity of another dataset": "dataset",
          "an LFW-format pairs file": "file"}
@@ -44,12 +45,15 @@ threshold = st.slider("Threshold (distance): accept a pair when its distance is 
 st.caption(f"Pairs: {scores.protocol}: {scores.genuine_pairs:,} genuine, {scores.impostor_pairs:,} impostor.")
 
 rates = scores.rates(threshold)
-cols = st.columns(5)
+cols = st.columns(6)
 cols[0].metric("False accept rate", f"{rates['far']:.4f}")
 cols[1].metric("False reject rate", f"{rates['frr']:.4f}")
 cols[2].metric("Accuracy", f"{rates['accuracy']:.4f}")
 cols[3].metric("Precision", f"{rates['precision']:.4f}")
 cols[4].metric("Recall", f"{rates['recall']:.4f}")
+cols[5].metric("p(same) at the threshold", f"{scores.calibration.confidence(threshold):.0%}",
+               help="How often a pair at this distance is of one person, on these pairs (a logistic fit, genuine "
+                    "and impostor pairs weighed equally); on another camera's faces it does not hold")
 
 roc_col, det_col, hist_col = st.columns(3)
 fig = line_figure(f"ROC (AUC {scores.curve.auc:.4f}, EER {scores.eer:.4f})", "false accept rate",
@@ -92,7 +96,7 @@ with save_col:
     st.markdown(f"**Saved threshold:** {saved:.4f}")
     if st.button("Save this threshold with the run", type="primary"):
         try:
-            save_threshold(run, threshold, f"dashboard, on {scores.protocol}", scores.calibration())
+            save_threshold(run, threshold, f"the Threshold page, on {scores.protocol}")
             st.success(f"Saved {threshold:.4f}; verification now uses it.")
         except SiameseError as exc:
             st.error(f"Not saved: {exc}")
@@ -101,3 +105,5 @@ hardest = scores.hardest(threshold, k=8)
 st.subheader("Hardest mistakes at this threshold")
 show_pairs(data, hardest["false_accepts"], "False accepts (impostors nearest first)")
 show_pairs(data, hardest["false_rejects"], "False rejects (genuine pairs farthest first)")
+
+identification_study(run, kind, target, len(data.identities))

@@ -5,10 +5,16 @@ import streamlit as st
 
 from siamese.errors import SiameseError
 from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
-from siamese.gallery import check_snapshots, compare_photos, confidence_text, enrol_photos, enrol_validation_people
-from siamese.runs.folder import decision_threshold, read_calibration
+from siamese.gallery import check_snapshots, compare_photos, enrol_photos, enrol_validation_people
 from ui import burst, cached, page, workspace
-from ui.verify import PHOTO_TYPES, photo_input, show_comparison, show_identification, show_verification
+from ui.verify import (
+    PHOTO_TYPES,
+    decision_controls,
+    photo_input,
+    show_comparison,
+    show_identification,
+    show_verification,
+)
 
 BURST = 5  # snapshots a burst takes, half a second apart
 
@@ -17,17 +23,16 @@ run = page.require_model("verification")
 try:
     trained = cached.model(run)
     people = cached.gallery(run)
-    threshold = decision_threshold(run)
-    calibration = read_calibration(run)
+    enrolled = people.now()  # one gallery for every decision of this page, whoever enrols meanwhile
+    rules = decision_controls(enrolled, run)
 except SiameseError as exc:
     st.error(str(exc))
     st.stop()
-enrolled = people.identities()
 for problem in people.problems:
     st.warning(problem)
-calibrated = f"confidences calibrated on {calibration.pairs:,} pairs" if calibration else confidence_text(None)
-st.caption(f"Model: run {run.name} · threshold {threshold:.4f} (set it on the Threshold page) · {calibrated} · "
-           f"{len(enrolled)} people enrolled in {workspace.GALLERY_DIR}")
+for note in people.notes:
+    st.info(note)
+st.caption(f"Model: run {run.name} · {len(enrolled.identities())} people enrolled in {workspace.GALLERY_DIR}")
 
 options = st.columns(2)
 detect = options[0].checkbox("Detect the face", value=True, help="Untick for images that are already "
@@ -49,30 +54,30 @@ compare_tab, check_tab, enrol_tab, remove_tab = st.tabs(["Compare two photos", "
                                                          "Enrol a person", "Remove a person"])
 with compare_tab:
     st.caption("Are two photos of one person? Both faces go through the same network (the twins share their "
-               "weights); the distance between the two embeddings is decided at the run's threshold.")
+               "weights); the distance between the two embeddings is decided at the threshold above.")
     inputs = st.columns(2)
     photos = [photo_input(inputs[0], "First", "Webcam"), photo_input(inputs[1], "Second", "Upload")]
-    show_comparison(compare_photos(trained, *photos, threshold, calibration, cut, largest))
+    show_comparison(compare_photos(trained, *photos, rules["compare"], cut, largest))
 
 with check_tab:
     camera_col, upload_col = st.columns(2)
     shot = camera_col.camera_input("Webcam snapshot", key="verify_camera")
     uploaded = upload_col.file_uploader("…or a photo", type=PHOTO_TYPES, key="verify_upload")
     photo = shot or uploaded
-    mode = st.radio("Mode", ["1:N identify", "1:1 verify a claim"], horizontal=True)
-    claimed = st.selectbox("Claimed identity", list(enrolled), disabled=mode.startswith("1:N"))
+    mode = st.radio("Mode", ["1:N identify", "1:1 verify a claim"], horizontal=True, key="verify_mode")
+    claimed = st.selectbox("Claimed identity", list(enrolled.identities()), disabled=mode.startswith("1:N"))
     face = crop(photo.getvalue()) if photo is not None else None
     if face is not None:
         left, right = st.columns([2, 1])
         left.image(face.annotated, caption="detected face" if face.face else "whole image used", width=360)
         right.image(face.crop, caption="crop given to the model", width=160)
-        probe = face_tensor(face.crop, trained.config.input_size, trained.config.colour)
-        if not enrolled:
+        probe = people.embed(face_tensor(face.crop, trained.config.input_size, trained.config.colour))
+        if not enrolled.names:
             st.info("Nobody is enrolled yet: enrol someone in the next tab.")
         elif mode.startswith("1:1"):
-            show_verification(people.verify(probe, claimed, threshold, calibration=calibration))
+            show_verification(enrolled.verify(probe, claimed, rules["verify"]))
         else:
-            show_identification(people.identify(probe, threshold, calibration=calibration))
+            show_identification(enrolled.identify(probe, rules["identify"]))
 
 with enrol_tab:
     name = st.text_input("Name of the person to enrol", key="enrol_name")
@@ -99,7 +104,8 @@ with enrol_tab:
         try:
             count = enrol_photos(people, name, sources, detect=detect, allow_largest=largest)
             st.session_state.enrol_shots = []
-            st.success(f"{name.strip()} now has {count} enrolled image(s).")
+            st.session_state.enrol_note = (f"{name.strip()} now has {count} enrolled image(s).", [])
+            st.rerun()  # the thresholds above are calibrated on the new gallery
         except SiameseError as exc:
             st.error(str(exc))
     if st.session_state.enrol_shots and st.button("Clear the snapshots"):
@@ -113,18 +119,19 @@ with enrol_tab:
         try:
             with st.spinner("Enrolling the validation people…"):
                 done = enrol_validation_people(people, run, workspace.DATA_DIR, int(each))
-            st.session_state.validation_note = (done.message, done.problems)
+            st.session_state.enrol_note = (done.message, done.problems)
             st.rerun()  # the page above shows the new people too
         except SiameseError as exc:
             st.error(str(exc))
-    if note := st.session_state.pop("validation_note", None):
+    if note := st.session_state.pop("enrol_note", None):
         st.success(note[0])
         for problem in note[1]:
             st.warning(problem)
 
 with remove_tab:
     if on_disk := people.folders():
-        st.dataframe({"person": on_disk, "images": [enrolled.get(p, 0) for p in on_disk]}, hide_index=True)
+        counts = enrolled.identities()
+        st.dataframe({"person": on_disk, "images": [counts.get(p, 0) for p in on_disk]}, hide_index=True)
         who = st.selectbox("Person", on_disk, key="remove_who")
         if st.button(f"Remove {who} (deletes their images and embeddings)"):
             try:

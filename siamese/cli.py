@@ -168,8 +168,11 @@ class _sigterm_as_interrupt:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate.run import evaluate_run
 
+    open_set = ({"gallery_size": args.gallery_size, "enrolled_per_person": args.enrolled_per_person,
+                 "draws": args.draws} if args.open_set else None)
     report = evaluate_run(args.run, data_dir=args.data_dir, n_way=args.n_way, trials=args.trials,
-                          seed=args.seed, checkpoint=args.checkpoint, pairs=args.pairs, data=args.data)
+                          seed=args.seed, checkpoint=args.checkpoint, pairs=args.pairs, data=args.data,
+                          greyscale=args.greyscale, open_set=open_set)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -259,22 +262,45 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
+    """1:1 with --claim (identify without it): one JSON line per image, each decided by one rule from the
+    gallery as it is (or the run's threshold). Exit 0 when every claim is accepted, 1 when one is rejected,
+    2 when an image has no usable face (the others are still decided)."""
+    from .errors import GalleryError
     from .faces.prepare import face_tensor
-    from .runs.folder import decision_threshold, read_calibration
+    from .gallery.decisions import decision_rule
+    from .gallery.store import check_identity_name
 
     gallery = _open_gallery(args)
-    config = gallery.model.config
-    image = face_tensor(_face(args.image, args, gallery.model.faces).crop, config.input_size, config.colour)
-    threshold = decision_threshold(Path(args.run))
-    calibration = read_calibration(Path(args.run))  # `confidence` is null for a run saved without one
-    if args.claim:
-        result = gallery.verify(image, args.claim, threshold, calibration=calibration)
-        print(json.dumps(asdict(result), indent=2))
-        return 0 if result.accepted else 1
-    print(json.dumps(asdict(gallery.identify(image, threshold, calibration=calibration)), indent=2))
-    return 0
+    enrolled = gallery.now()
+    task = "verify" if getattr(args, "claim", None) else "identify"
+    if task == "verify" and check_identity_name(args.claim) not in enrolled.names:
+        raise GalleryError(f"{args.claim!r} is not enrolled; enrolled: {', '.join(enrolled.identities()) or 'nobody'}")
+    target = args.far if task == "verify" else args.fpir
+    rule = decision_rule(enrolled.calibration, Path(args.run), task, args.threshold_from, target)
+    for note in rule.notes:
+        print(f"note: {note}", file=sys.stderr)
+    config, worst = gallery.model.config, 0
+    for path in args.images:
+        line = {"image": path, "task": task, "threshold": rule.threshold, "threshold_from": rule.basis,
+                "target": rule.target}
+        try:
+            probe = gallery.embed(face_tensor(_face(path, args, gallery.model.faces).crop, config.input_size,
+                                              config.colour))
+        except SiameseError as exc:
+            print(json.dumps({**line, "error": str(exc)}), flush=True)
+            worst = 2
+            continue
+        if task == "verify":
+            result = enrolled.verify(probe, args.claim, rule)
+            line.update(claimed=result.claimed, accepted=result.accepted, distance=result.distance,
+                        confidence=result.confidence, nearest=[vars(m) for m in result.nearest])
+            worst = max(worst, 0 if result.accepted else 1)
+        else:
+            result = enrolled.identify(probe, rule)
+            line.update(identity=result.identity, distance=result.distance, confidence=result.confidence,
+                        candidates=[vars(m) for m in result.candidates])
+        print(json.dumps(line), flush=True)
+    return worst
 
 
 def _add_face_options(parser: argparse.ArgumentParser) -> None:
@@ -309,7 +335,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="a snapshot to evaluate instead of the final checkpoint")
     p.add_argument("--n-way", type=int, default=10, help="N of the N-way one-shot task (default: 10)")
     p.add_argument("--trials", type=int, default=2000, help="one-shot trials (default: 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed for impostor pairs and one-shot trials")
+    p.add_argument("--seed", type=int, default=0, help="seed for impostor pairs, one-shot trials and open-set draws")
+    p.add_argument("--greyscale", action="store_true", help="score the images in greyscale, as a camera without "
+                   "colour gives them")
+    p.add_argument("--open-set", action="store_true", help="open-set identification (1:N) instead: part of the "
+                   "people enrolled, the others strangers; FPIR, FNIR and DIR per target FPIR, the CMC")
+    p.add_argument("--gallery-size", type=int, help="with --open-set: people enrolled (default: half of them)")
+    p.add_argument("--enrolled-per-person", type=int, default=1, help="with --open-set: images enrolled of each "
+                   "(default: 1)")
+    p.add_argument("--draws", type=int, default=5, help="with --open-set: seeded draws of who is enrolled (default: 5)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("sweep", help="train the runs of a sweep made by the dashboard, one after another")
@@ -342,14 +376,25 @@ def build_parser() -> argparse.ArgumentParser:
             _add_face_options(p)
         p.set_defaults(func=func)
 
-    p = sub.add_parser("verify", help="1:1 with --claim NAME (exit 0 accepted, 1 rejected), else 1:N identify; "
-                       "the JSON's confidence is p(same person) from the run's calibration")
-    p.add_argument("--run", required=True, help="run folder of the model")
-    p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
-    p.add_argument("--claim", help="the identity the person claims to be")
-    p.add_argument("image", help="a photo with one face")
-    _add_face_options(p)
-    p.set_defaults(func=cmd_verify)
+    for name, text in (("verify", "1:1: is each photo the person it claims to be (--claim NAME)? Without --claim, "
+                                  "as identify. Exit 0: all accepted, 1: one rejected, 2: a photo without a face"),
+                       ("identify", "1:N: who is each photo, or nobody enrolled ('identity': null)?")):
+        p = sub.add_parser(name, help=text + "; one JSON line a photo, with the threshold, where it comes from, "
+                           "the distance and the confidence (null where the gallery cannot fit one)")
+        p.add_argument("--run", required=True, help="run folder of the model")
+        p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
+        if name == "verify":
+            p.add_argument("--claim", help="the identity the person claims to be")
+        p.add_argument("--threshold-from", choices=("gallery", "run"), default="gallery",
+                       help="gallery: calibrated on the people enrolled, at --far / --fpir (the run's threshold "
+                       "while fewer than 2 people are enrolled); run: the threshold saved with the run "
+                       "(default: gallery)")
+        p.add_argument("--far", type=float, default=1e-2, help="target false-accept rate of a 1:1 claim (default: 0.01)")
+        p.add_argument("--fpir", type=float, default=1e-2, help="target false-positive identification rate of "
+                       "a 1:N search, at the gallery's size (default: 0.01)")
+        p.add_argument("images", nargs="+", help="photos with one face each")
+        _add_face_options(p)
+        p.set_defaults(func=cmd_verify)
     return parser
 
 

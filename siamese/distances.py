@@ -55,3 +55,14 @@ def get_distance(name: str) -> tuple[Distance, Distance]:
     if name not in DISTANCES:
         raise ConfigError(f"distance: unknown {name!r}; known: {', '.join(DISTANCES)}")
     return DISTANCES[name]
+
+
+def all_distances(distance: Distance, a: torch.Tensor, b: torch.Tensor, pairs_at_once: int = 200_000) -> torch.Tensor:
+    """Every distance (N, M) between a (N, D) and b (M, D) by a paired distance (any: a learned one too),
+    a few rows of `a` at a time so that memory stays bounded."""
+    if len(a) == 0 or len(b) == 0:
+        return torch.empty(len(a), len(b))
+    rows = max(1, pairs_at_once // len(b))
+    parts = [distance(chunk.repeat_interleave(len(b), dim=0), b.repeat(len(chunk), 1)).reshape(len(chunk), len(b))
+             for chunk in a.split(rows)]
+    return torch.cat(parts)

@@ -26,7 +26,7 @@ _spec.loader.exec_module(_shared)
 identity_image = _shared.identity_image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("train", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "remove")
+SUBCOMMANDS = ("train", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "identify", "remove")
 ALICE, BOB = 20, 23  # never seen in training; far apart for the tiny model
 
 
@@ -104,6 +104,19 @@ def test_evaluate_prints_the_verification_figures(capsys, run, data_dir):
     assert report["identities"] == 3 and report["images"] == 18  # 25 % of 12 identities held out
 
 
+def test_evaluate_open_set_prints_identification_in_nists_terms(capsys, run, data_dir):
+    code, out, err = call(capsys, data_dir, "evaluate", "--run", run, "--data", run.parent.parent / "faces",
+                          "--open-set", "--gallery-size", "8", "--draws", "3")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["gallery_size"] == 8 and report["identities"] == 12 and report["draws"] == 3
+    # 8 enrolled people search their 5 other images, 4 strangers their 6, in each of 3 draws
+    assert (report["mated_searches"], report["non_mated_searches"]) == (3 * 8 * 5, 3 * 4 * 6)
+    for row in report["targets"]:
+        assert {"fpir", "fnir", "dir", "threshold", "fpir_reached"} <= set(row)
+        assert row["fpir_reached"] <= row["fpir"] and row["dir"] == pytest.approx(1 - row["fnir"])
+
+
 def test_embed_writes_projector_files(capsys, run, data_dir, tmp_path):
     out_dir = tmp_path / "projector"
     code, out, err = call(capsys, data_dir, "embed", "--run", run, "--split", "all", "--out", out_dir)
@@ -130,22 +143,21 @@ def test_enroll_verify_identify_remove(capsys, run, data_dir, pictures, tmp_path
     code, out, err = call(capsys, data_dir, "verify", *common, "--claim", "alice", pictures["alice"][0])
     result = json.loads(out)
     assert (code, result["accepted"], result["claimed"]) == (0, True, "alice")
-    assert result["distance"] < 1e-3
+    assert result["distance"] < 1e-3 and result["threshold_from"].startswith("calibrated on the gallery")
 
     original = read_threshold(run)
     save_threshold(run, 1e-3, "test")  # only near-identical pictures pass
     try:
-        code, out, err = call(capsys, data_dir, "verify", *common, "--claim", "alice", pictures["bob"][3])
+        by_run = (*common, "--threshold-from", "run")
+        code, out, err = call(capsys, data_dir, "verify", *by_run, "--claim", "alice", pictures["bob"][3])
         result = json.loads(out)
         assert (code, result["accepted"]) == (1, False)
-        assert result["distance"] > result["threshold"] == 1e-3
+        assert result["distance"] > result["threshold"] == 1e-3 and result["threshold_from"].endswith("test")
 
-        code, out, err = call(capsys, data_dir, "verify", *common, pictures["bob"][0])
+        code, out, err = call(capsys, data_dir, "identify", *by_run, pictures["bob"][0], pictures["alice"][3])
         assert code == 0
-        assert json.loads(out)["identity"] == "bob"
-        code, out, err = call(capsys, data_dir, "verify", *common, pictures["alice"][3])
-        assert code == 0
-        unknown = json.loads(out)
+        known, unknown = map(json.loads, out.splitlines())  # one line a photo, in order
+        assert known["identity"] == "bob" and known["image"] == str(pictures["bob"][0])
         assert unknown["identity"] is None and unknown["distance"] > 1e-3
     finally:
         save_threshold(run, original, "eer")
@@ -200,15 +212,19 @@ def test_evaluate_a_missing_run(capsys, tmp_path):
     assert_clean_error(code, out, err, "not a run folder")
 
 
-def test_verify_an_unreadable_image(capsys, run, data_dir, tmp_path, pictures):
+def test_verify_goes_on_past_an_unreadable_image_and_says_which(capsys, run, data_dir, tmp_path, pictures):
     gallery = tmp_path / "gallery"
     call(capsys, data_dir, "enroll", "--run", run, "--gallery", gallery, "--no-detect", "--name", "alice",
          pictures["alice"][0])
     bad = tmp_path / "photo.jpg"
     bad.write_bytes(b"not a picture")
     code, out, err = call(capsys, data_dir, "verify", "--run", run, "--gallery", gallery, "--no-detect", "--claim",
-                               "alice", bad)
-    assert_clean_error(code, out, err, "photo.jpg")
+                          "alice", bad, pictures["alice"][1])
+    broken, checked = map(json.loads, out.splitlines())
+    assert code == 2 and "photo.jpg" in broken["error"] and "not a readable image" in broken["error"]
+    assert checked["claimed"] == "alice" and "accepted" in checked and "Traceback" not in err
+    # One person enrolled: no gallery threshold yet; the run's is used, and the note says what to enrol
+    assert "enrol at least 2 people" in err and checked["threshold_from"].startswith("the run's threshold")
 
 
 def test_an_unknown_choice_is_refused_by_the_parser(capsys, tmp_path):
@@ -258,22 +274,17 @@ def test_a_file_that_cannot_be_written_is_an_error_message(capsys, run, data_dir
     assert_clean_error(code, out, err, "Not a directory", "taken")
 
 
-def test_verify_gives_the_calibrated_confidence_of_its_decision(capsys, run, data_dir, pictures, tmp_path):
-    import shutil
-
-    from siamese.evaluate.calibration import Calibration
-
-    copy = shutil.copytree(run, tmp_path / "run")  # its own threshold file: the module's run stays as it is
-    common = ("--run", copy, "--gallery", tmp_path / "gallery", "--no-detect")
+def test_decisions_give_a_confidence_fitted_on_the_gallery_or_none(capsys, run, data_dir, pictures, tmp_path):
+    common = ("--run", run, "--gallery", tmp_path / "gallery", "--no-detect")
     call(capsys, data_dir, "enroll", *common, "--name", "alice", *pictures["alice"][:3])
-    save_threshold(copy, read_threshold(copy), "test")  # an older run: no calibration saved
     code, out, err = call(capsys, data_dir, "verify", *common, "--claim", "alice", pictures["alice"][3])
-    assert json.loads(out)["confidence"] is None
-    calibration = Calibration(3.0, -10.0, 100)
-    save_threshold(copy, read_threshold(copy), "test", calibration)
-    code, out, err = call(capsys, data_dir, "verify", *common, "--claim", "alice", pictures["alice"][3])
-    verified = json.loads(out)
-    assert verified["confidence"] == pytest.approx(calibration.confidence(verified["distance"]))
-    code, out, err = call(capsys, data_dir, "verify", *common, pictures["bob"][0])
-    identified = json.loads(out)
-    assert identified["confidence"] == pytest.approx(calibration.confidence(identified["distance"]))
+    assert json.loads(out)["confidence"] is None  # one person: nothing to fit a confidence on
+    call(capsys, data_dir, "enroll", *common, "--name", "bob", *pictures["bob"][:3])
+    code, out, err = call(capsys, data_dir, "verify", *common, "--claim", "alice", pictures["alice"][3],
+                          pictures["bob"][3])
+    own, other = map(json.loads, out.splitlines())
+    assert 0.5 < own["confidence"] < 1 and 0 < other["confidence"] < 0.5 and code == 1
+    assert own["threshold"] == other["threshold"] and own["target"] == 0.01
+    code, out, err = call(capsys, data_dir, "identify", *common, "--fpir", "0.1", pictures["bob"][3])
+    found = json.loads(out)
+    assert found["identity"] == "bob" and found["target"] == 0.1 and found["confidence"] > 0.5

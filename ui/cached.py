@@ -13,7 +13,7 @@ from siamese.data.builtin import Download
 from siamese.data.preview import preview
 from siamese.faces.cache import Preparation
 from siamese.runs.launch import training_threads
-from siamese.evaluate.run import dataset_scores, pairs_file_scores, run_roc, validation_scores
+from siamese.evaluate.run import dataset_scores, open_set_report, pairs_file_scores, run_roc, validation_scores
 from siamese.gallery import Gallery
 from siamese.runs.files import file_fingerprint
 from siamese.runs.folder import RunPaths
@@ -87,6 +87,16 @@ def scores(run: Path, pairs: str = "validation", target: str = ""):
     identity of another dataset ('dataset', `target` its name), or of a pairs file ('file', `target` its
     path)."""
     return _scores(str(run), model_key(run), pairs, target)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Searching the strangers and the people enrolled…")
+def _open_set(run: str, key: tuple, kind: str, target: str, gallery_size: int, per_person: int, draws: int):
+    return open_set_report(model(Path(run)), kind, target, workspace.DATA_DIR, gallery_size, per_person, draws)
+
+
+def open_set(run: Path, kind: str, target: str, gallery_size: int, per_person: int, draws: int):
+    """The open-set identification study of a run on what the Threshold page studies (see `scores`)."""
+    return _open_set(str(run), model_key(run), kind, target, gallery_size, per_person, draws)
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the ROC curve…")

@@ -53,13 +53,19 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
+def _import_the_rest() -> None:
+    # scikit-learn takes a second or two to import: imported in the background, the first page does not
+    # wait for it and the pages that draw ROC curves find it ready.
+    import sklearn.metrics  # noqa: F401
+
+
 @st.cache_resource
 def _warm_up() -> threading.Thread:
-    """Once per server: freeze the start-up heap, then compile UMAP in the background (it takes many
-    seconds on first use) and freeze what that left too."""
+    """Once per server: freeze the start-up heap, then import scikit-learn and compile UMAP in the
+    background (it takes many seconds on first use) and freeze what that left too."""
     _freeze_heap()
-    thread = threading.Thread(target=lambda: (projection.warm_up(), _freeze_heap()), name="umap-warm-up",
-                              daemon=True)
+    thread = threading.Thread(target=lambda: (_import_the_rest(), projection.warm_up(), _freeze_heap()),
+                              name="umap-warm-up", daemon=True)
     thread.start()
     return thread
 

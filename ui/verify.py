@@ -1,14 +1,51 @@
-"""The Verify page's drawing: a photo input (webcam or upload), and each decision with its distance,
-threshold and calibrated confidence (`siamese.gallery.confidence_text`), with the matches behind it."""
+"""The Verify page's drawing: the decision thresholds (where they come from, their targets, what backs them),
+a photo input (webcam or upload), and each decision with its distance, threshold and confidence, with the
+matches behind it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from siamese.gallery import Comparison, Identification, Verification, confidence_text
+from siamese.gallery import Comparison, Identification, Rule, Verification, confidence_text, decision_rule
+from siamese.gallery.store import Enrolled
 from ui import workspace
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "pgm"]
+TARGETS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001]
+SOURCES = {"the gallery: calibrated on the people enrolled": "gallery", "the run: the threshold saved with it": "run"}
+TASK_NAMES = {"compare": "two photos", "verify": "1:1 verify", "identify": "1:N identify"}
+
+
+def decision_controls(enrolled: Enrolled, run: Path) -> dict[str, Rule]:
+    """The thresholds the page decides with, chosen here (where from, and the targets), drawn with what
+    backs them: the rule of each task ('compare', 'verify', 'identify'). Changing a target re-embeds
+    nothing: the gallery's comparisons are computed once per gallery."""
+    with st.expander("Decision thresholds", expanded=True):
+        source_col, far_col, fpir_col = st.columns([2, 1, 1])
+        source = SOURCES[source_col.radio("Thresholds from", list(SOURCES), key="threshold_source")]
+        far = far_col.select_slider("Target false-accept rate (two photos, 1:1)", TARGETS, value=0.01,
+                                    key="target_far", disabled=source == "run")
+        fpir = fpir_col.select_slider("Target false-positive identification rate (1:N)", TARGETS, value=0.01,
+                                      key="target_fpir", disabled=source == "run",
+                                      help="The share of strangers (people not enrolled) that 1:N would name as "
+                                           "someone, at the gallery's current size")
+        calibration = enrolled.calibration
+        rules = {task: decision_rule(calibration, run, task, source, fpir if task == "identify" else far)
+                 for task in TASK_NAMES}
+        st.dataframe([_row(rule) for rule in rules.values()], hide_index=True, width="stretch")
+        for note in dict.fromkeys(note for rule in rules.values() for note in rule.notes):
+            st.warning(note)
+    return rules
+
+
+def _row(rule: Rule) -> dict:
+    expected = ", ".join(f"{name} {value:.1%}" if value is not None else f"{name}: not measurable yet"
+                         for name, value in rule.expected.items())
+    return {"decision": TASK_NAMES[rule.task], "threshold": f"{rule.threshold:.4f}", "from": rule.basis,
+            "expected on the gallery": expected or "—",
+            "confidence": f"fitted on {rule.confidence.pairs:,} comparisons" if rule.confidence else "none"}
 
 
 def photo_input(col, which: str, default: str) -> bytes | None:
@@ -33,7 +70,7 @@ def show_comparison(comparison: Comparison) -> None:
         verdict = st.success if comparison.same else st.warning
         verdict(f"**{'Same person' if comparison.same else 'Different people'}**: distance "
                 f"{comparison.distance:.4f} {'≤' if comparison.same else '>'} threshold "
-                f"{comparison.threshold:.4f} · {confidence_text(comparison.confidence)}")
+                f"{comparison.threshold:.4f} ({comparison.rule.source}) · {confidence_text(comparison.confidence)}")
     elif not comparison.problems:
         st.info("Take or upload both photos to compare them.")
 
@@ -41,17 +78,19 @@ def show_comparison(comparison: Comparison) -> None:
 def show_verification(result: Verification) -> None:
     verdict = st.success if result.accepted else st.error
     verdict(f"{'ACCEPTED' if result.accepted else 'REJECTED'}: distance {result.distance:.4f} to "
-            f"{result.claimed} (threshold {result.threshold:.4f}) · {confidence_text(result.confidence)}")
+            f"{result.claimed} (threshold {result.threshold:.4f}, {result.rule.source}) · "
+            f"{confidence_text(result.confidence)}")
     st.markdown(f"Closest enrolled images of {result.claimed}:")
     show_matches(result.nearest)
 
 
 def show_identification(result: Identification) -> None:
+    where = f"threshold {result.threshold:.4f}, {result.rule.source}"
     if result.identity:
-        st.success(f"Identified as **{result.identity}** (distance {result.distance:.4f}, "
-                   f"threshold {result.threshold:.4f}) · {confidence_text(result.confidence)}")
+        st.success(f"Identified as **{result.identity}** (distance {result.distance:.4f}, {where}) · "
+                   f"{confidence_text(result.confidence)}")
     else:
-        st.warning(f"**Unknown**: nobody is within the threshold {result.threshold:.4f} (nearest: "
+        st.warning(f"**Unknown**: nobody is within the threshold ({where}; nearest: "
                    f"{result.candidates[0].identity} at {result.distance:.4f}) · {confidence_text(result.confidence)}")
     st.markdown("Top candidates (nearest image of each person):")
     show_matches(result.candidates)

@@ -52,15 +52,25 @@ def equal_error_rate(curve: Roc) -> tuple[float, float]:
 
 def threshold_at_far(distances: np.ndarray, same: np.ndarray, far: float) -> float:
     """The largest threshold whose false-accept rate is at most `far` (accept when distance <= threshold)."""
-    impostor = np.sort(distances[same == 0])
+    impostor = distances[same == 0]
     if len(impostor) == 0:
         return float(distances.max())
-    # The same arithmetic as rates_at_threshold: accepting k impostors gives a rate of k / n.
-    allowed = int(np.sum(np.arange(1, len(impostor) + 1) / len(impostor) <= far))
-    if allowed >= len(impostor):
-        return float(max(distances.max(), impostor[-1]))
-    # Stop just below the first impostor over budget (and below all its equals).
-    return float(np.nextafter(impostor[allowed], -np.inf))
+    threshold = threshold_at_rate(impostor, far)
+    return float(max(distances.max(), threshold)) if threshold >= impostor.max() else threshold
+
+
+def threshold_at_rate(wrong: np.ndarray, rate: float) -> float:
+    """The largest threshold that accepts at most a fraction `rate` of the distances `wrong` (impostor
+    pairs, or non-mated searches' nearest): just below the first one over budget, and its equals; above
+    them all when the budget covers every one."""
+    wrong = np.sort(np.asarray(wrong, dtype=np.float64))
+    if len(wrong) == 0:
+        raise ValueError("a threshold at a rate needs distances to keep out")
+    # The same arithmetic as rates_at_threshold: accepting k of n gives a rate of k / n.
+    allowed = int(np.sum(np.arange(1, len(wrong) + 1) / len(wrong) <= rate))
+    if allowed >= len(wrong):
+        return float(wrong[-1])
+    return float(np.nextafter(wrong[allowed], -np.inf))
 
 
 def rates_at_threshold(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[str, float]:

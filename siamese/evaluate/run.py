@@ -10,11 +10,12 @@ import torch
 
 from ..data.dataset import FaceDataset
 from ..data.images import load_image
-from ..data.protocol_files import read_pairs
-from ..errors import ImageError
+from ..data.protocol_files import PairsFile, read_pairs
+from ..errors import DatasetError, ImageError
 from ..faces.cache import prepare_faces
 from ..runs.folder import decision_threshold, training_identities
 from ..runs.trained import TrainedModel, load_trained, run_dataset, run_embeddings
+from .identification import OpenSetStudy, open_set_study
 from .metrics import single_set_folds, ten_fold_accuracy
 from .pairs import pair_distances
 from .scores import PairScores, evaluate_embeddings, score_pairs
@@ -38,15 +39,14 @@ def dataset_scores(trained: TrainedModel, data: str, data_dir: str | Path = "dat
     return scores, dataset
 
 
-def pairs_file_scores(trained: TrainedModel, path: str | Path, images: str | Path | None = None,
-                      data_dir: str | Path = "data") -> tuple[PairScores, FaceDataset]:
-    """The pairs of an LFW-format pairs file, their images (found next to the file, or in `images`) cut
-    as the run's faces were, scored by the run's model. `scores.extra` holds the folds, the photos where
-    no face was found (scored whole, so that every pair of the protocol is scored) and the people of the
-    pairs the run was trained on."""
+def pairs_file_images(trained: TrainedModel, path: str | Path, images: str | Path | None = None,
+                      data_dir: str | Path = "data", greyscale: bool = False) -> tuple[PairsFile, FaceDataset, list[str]]:
+    """An LFW-format pairs file read, the images of its pairs (found next to the file, or in `images`)
+    decoded with their faces cut as the run's were (in `greyscale` when asked: a camera without colour),
+    labelled by person, and the photos where no face was found (decoded whole, so that every pair of the
+    protocol is scored)."""
     pairs = read_pairs(path, images)
     files = sorted(set(pairs.left + pairs.right))
-    index = {file: k for k, file in enumerate(files)}
     sources, no_face = _face_files(files, pairs.images, trained.faces, data_dir)
     config = trained.config
     try:
@@ -55,14 +55,73 @@ def pairs_file_scores(trained: TrainedModel, path: str | Path, images: str | Pat
         raise ImageError(f"{Path(path).name}: {exc}") from None
     names = sorted({file.parent.name for file in files})
     labels = torch.tensor([names.index(file.parent.name) for file in files])
-    dataset = FaceDataset(decoded, labels, names, [str(f) for f in files], pairs.images.name)
-    rows = np.array([[index[a], index[b]] for a, b in zip(pairs.left, pairs.right)], np.int64)
-    distances = pair_distances(trained.embed(decoded), np.c_[rows, pairs.same], trained.distance)
+    dataset = FaceDataset(as_greyscale(decoded) if greyscale else decoded, labels, names, [str(f) for f in files],
+                          pairs.images.name)
+    return pairs, dataset, no_face
+
+
+def pairs_file_scores(trained: TrainedModel, path: str | Path, images: str | Path | None = None,
+                      data_dir: str | Path = "data", greyscale: bool = False) -> tuple[PairScores, FaceDataset]:
+    """The pairs of an LFW-format pairs file scored by the run's model (`pairs_file_images`).
+    `scores.extra` holds the folds, the photos where no face was found and the people of the pairs the run
+    was trained on."""
+    pairs, dataset, no_face = pairs_file_images(trained, path, images, data_dir, greyscale)
+    index = {file: k for k, file in enumerate(dataset.paths)}
+    rows = np.array([[index[str(a)], index[str(b)]] for a, b in zip(pairs.left, pairs.right)], np.int64)
+    distances = pair_distances(trained.embed(dataset.images), np.c_[rows, pairs.same], trained.distance)
     view = "View 2, 10 folds" if pairs.folds > 1 else "View 1, one set in 10 folds"
     trained_on = training_identities(trained.run_dir)
     extra = {"fold": pairs.fold if pairs.folds > 1 else single_set_folds(pairs.same),
              "folds": pairs.folds, "no_face": no_face, "people_seen_in_training": sorted(pairs.people & trained_on)}
-    return PairScores(distances, pairs.same, rows, f"{Path(path).name} ({view})", extra), dataset
+    protocol = f"{Path(path).name} ({view}{', in greyscale' if greyscale else ''})"
+    return PairScores(distances, pairs.same, rows, protocol, extra), dataset
+
+
+def as_greyscale(images: torch.Tensor) -> torch.Tensor:
+    """uint8 colour images (N, 3, H, W) as a camera without colour gives them: each pixel's luminance
+    (ITU-R 601 weights) in all three channels; grey images (N, 1, H, W) as they are."""
+    if images.shape[1] != 3:
+        return images
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    luminance = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    return luminance.expand(-1, 3, -1, -1).contiguous()
+
+
+def studied(trained: TrainedModel, kind: str = "validation", target: str = "", data_dir: str | Path = "data",
+            images: str | Path | None = None, greyscale: bool = False) -> tuple[torch.Tensor, FaceDataset, str]:
+    """(embeddings, images, protocol) of what a run is studied on: its validation identities ('validation'),
+    every identity of another dataset ('dataset', `target` its name), or the images of an LFW-format pairs
+    file ('file', `target` its path, its images next to it or in `images`); in `greyscale` when asked."""
+    grey = ", in greyscale" if greyscale else ""
+    if kind == "file":
+        _, dataset, _ = pairs_file_images(trained, target, images, data_dir, greyscale)
+        return trained.embed(dataset.images), dataset, f"the people of {Path(target).name}{grey}"
+    if kind == "dataset":
+        dataset = run_dataset(trained.run_dir, "all", data=target, data_dir=data_dir, config=trained.config)
+        protocol = f"every identity of {target}"
+    elif greyscale:
+        dataset = run_dataset(trained.run_dir, "validation", data_dir=data_dir, config=trained.config)
+        protocol = f"validation identities of run {trained.run_dir.name}"
+    else:
+        embeddings, dataset = run_embeddings(trained, "validation", data_dir)
+        return embeddings, dataset, f"validation identities of run {trained.run_dir.name}"
+    if greyscale:
+        dataset = FaceDataset(as_greyscale(dataset.images), dataset.labels, dataset.identities, dataset.paths,
+                              dataset.name, dataset.problems)
+    return trained.embed(dataset.images), dataset, protocol + grey
+
+
+def open_set_report(trained: TrainedModel, kind: str = "validation", target: str = "", data_dir: str | Path = "data",
+                    gallery_size: int | None = None, enrolled_per_person: int = 1, draws: int = 5,
+                    seed: int = 0, images: str | Path | None = None, greyscale: bool = False) -> OpenSetStudy:
+    """Open-set identification on what the run is studied on (`studied`): see
+    `identification.open_set_study`."""
+    embeddings, dataset, protocol = studied(trained, kind, target, data_dir, images, greyscale)
+    try:
+        return open_set_study(embeddings, dataset.labels.numpy(), trained.distance, gallery_size,
+                              enrolled_per_person, draws, seed, protocol)
+    except ValueError as exc:
+        raise DatasetError(f"{protocol}: {exc}") from None
 
 
 def _face_files(files: list[Path], folder: Path, faces: str, data_dir: str | Path) -> tuple[list[Path], list[str]]:
@@ -95,21 +154,23 @@ def protocol_report(scores: PairScores) -> dict:
 
 def evaluate_run(run_dir: str | Path, data_dir: str | Path = "data", n_way: int = 10, trials: int = 2000,
                  seed: int = 0, checkpoint: str | Path | None = None, pairs: str | Path | None = None,
-                 data: str | None = None) -> dict:
+                 data: str | None = None, greyscale: bool = False, open_set: dict | None = None) -> dict:
     """Verification figures of a trained run: on its validation identities (never seen in training), on
     a pairs file (`pairs`, its images in `data` or next to it), or on every identity of another dataset
-    (`data`)."""
+    (`data`); in `greyscale` when asked. With `open_set` (`open_set_report`'s options: gallery_size,
+    enrolled_per_person, draws), open-set identification of the same people instead."""
     trained = load_trained(run_dir, checkpoint)
     head = {"run": str(run_dir), "faces": trained.faces, "saved_threshold": decision_threshold(Path(run_dir))}
+    if open_set is not None:
+        kind, target = ("file", str(pairs)) if pairs else ("dataset", data) if data else ("validation", "")
+        study = open_set_report(trained, kind, target, data_dir, seed=seed, images=data if pairs else None,
+                                greyscale=greyscale, **open_set)
+        return {**head, **study.summary()}
     if pairs is not None:
-        scores, dataset = pairs_file_scores(trained, pairs, data, data_dir)
+        scores, dataset = pairs_file_scores(trained, pairs, data, data_dir, greyscale)
         return {**head, **protocol_report(scores), "images": len(dataset)}
-    if data is not None:
-        dataset = run_dataset(run_dir, "all", data=data, data_dir=data_dir, config=trained.config)
-        embeddings, protocol = trained.embed(dataset.images), f"every identity of {data}"
-    else:
-        embeddings, dataset = run_embeddings(trained, "validation", data_dir)
-        protocol = f"validation identities of run {Path(run_dir).name}"
+    kind, target = ("dataset", data) if data else ("validation", "")
+    embeddings, dataset, protocol = studied(trained, kind, target, data_dir, greyscale=greyscale)
     result = evaluate_embeddings(embeddings, dataset.labels.numpy(), trained.distance, n_way, trials, seed)
     return {**head, "protocol": protocol, **result.to_dict(), "identities": len(dataset.identities),
             "images": len(dataset)}

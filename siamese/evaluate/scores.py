@@ -139,6 +139,7 @@ class PairScores:
         """True-accept rate at each false-accept rate, keyed '1e-2' etc. (see `metrics.tar_at_far`)."""
         return {f"{far:.0e}".replace("e-0", "e-"): tar_at_far(self.distances, self.same, far) for far in fars}
 
+    @cached_property
     def calibration(self) -> Calibration:
         """p(same | distance) fitted on these pairs (see `calibration.fit_calibration`)."""
         return fit_calibration(self.distances, self.same)

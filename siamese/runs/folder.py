@@ -11,7 +11,6 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import RunError
-from ..evaluate.calibration import Calibration
 from .files import read_json, read_metrics, write_json
 
 RUNS_DIR = Path("runs")
@@ -142,24 +141,56 @@ def read_threshold(run_dir: Path) -> float | None:
     return value
 
 
-def save_threshold(run_dir: Path, threshold: float, source: str, calibration: Calibration | None = None) -> None:
-    """Store the decision threshold (a distance) that verification uses with this run, and the calibration
-    of its distances into confidences, fitted on the same pairs."""
-    record = {"threshold": float(threshold), "source": source, "saved": time.time()}
-    if calibration is not None:
-        record["calibration"] = calibration.to_dict()
+def save_threshold(run_dir: Path, threshold: float, source: str) -> None:
+    """Store the 1:1 decision threshold (a distance) chosen for this run, and what it was chosen on
+    (`source`, in words); a 1:N threshold saved before is kept."""
+    record = _threshold_record(run_dir)
+    write_json(RunPaths(Path(run_dir)).threshold, {**record, "threshold": float(threshold), "source": source,
+                                                   "saved": time.time()})
+
+
+def save_identification_threshold(run_dir: Path, threshold: float, fpir: float, gallery_size: int,
+                                  protocol: str) -> None:
+    """Store the run's 1:N threshold: the one that keeps the false-positive identification rate to `fpir`
+    for a gallery of `gallery_size` people, measured on `protocol`'s searches."""
+    record = _threshold_record(run_dir)
+    if "threshold" not in record:
+        record.update(threshold=decision_threshold(run_dir), source=threshold_source(run_dir))
+    record["identification"] = {"threshold": float(threshold), "fpir": float(fpir), "gallery_size": int(gallery_size),
+                                "protocol": protocol, "saved": time.time()}
     write_json(RunPaths(Path(run_dir)).threshold, record)
 
 
-def read_calibration(run_dir: Path) -> Calibration | None:
-    """The saved calibration of distances into p(same), None when the run has none (older runs)."""
+def read_identification_threshold(run_dir: Path) -> dict | None:
+    """The saved 1:N threshold record (threshold, fpir, gallery_size, protocol), or None when none was
+    saved; RunError saying what to do when it is damaged."""
+    record = _threshold_record(run_dir).get("identification")
+    if record is None:
+        return None
+    try:
+        if not math.isfinite(float(record["threshold"])):
+            raise ValueError("not finite")
+        return {"threshold": float(record["threshold"]), "fpir": float(record["fpir"]),
+                "gallery_size": int(record["gallery_size"]), "protocol": str(record["protocol"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunError(f"the saved 1:N threshold in {RunPaths(Path(run_dir)).threshold} is damaged ({exc}); save "
+                       "one again on the Threshold page") from None
+
+
+def threshold_source(run_dir: Path) -> str:
+    """What the run's 1:1 threshold was chosen on, in words."""
+    source = _threshold_record(run_dir).get("source")
+    if source in (None, "eer"):
+        return f"the validation identities of run {Path(run_dir).name} (equal error rate)"
+    return str(source)
+
+
+def _threshold_record(run_dir: Path) -> dict:
     path = RunPaths(Path(run_dir)).threshold
     if not path.exists():
-        return None
+        return {}
     record = read_json(path)
-    if not isinstance(record, dict) or "calibration" not in record:
-        return None
-    return Calibration.from_dict(record["calibration"])
+    return record if isinstance(record, dict) else {}
 
 
 def decision_threshold(run_dir: Path) -> float:

@@ -333,9 +333,9 @@ class _Validation:
 
 
 def _save_threshold(paths: RunPaths, scores) -> None:
-    """The validation EER threshold, with the calibration of distances into confidences fitted on the
-    same pairs: what verification decides with until one is saved from the Threshold page."""
-    save_threshold(paths.root, scores.eer_threshold, "eer", scores.calibration())
+    """The validation EER threshold: the run's own threshold until one is saved from the Threshold page
+    (decisions on a gallery are calibrated on the gallery: `gallery.decisions`)."""
+    save_threshold(paths.root, scores.eer_threshold, "eer")
 
 
 def _snapshot_small(model: torch.nn.Module) -> bool:

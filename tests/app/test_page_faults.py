@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 import torch
 from PIL import Image
 
@@ -399,9 +400,15 @@ def test_saving_a_threshold_into_a_read_only_run_explains(own_world, monkeypatch
     assert read_threshold(own_world.run) == saved
 
 
-def test_a_run_whose_dataset_is_gone_says_what_to_do(own_world):
+def test_a_run_whose_dataset_is_gone_shows_what_it_kept_or_says_what_to_do(own_world):
     config = json.loads(RunPaths(own_world.run).config.read_text())
     RunPaths(own_world.run).config.write_text(json.dumps({**config, "data": str(own_world.root / "moved")}))
+    for page in ("Threshold", "Embeddings"):  # the run keeps its validation images and their embeddings
+        at = own_world.open(page)
+        no_exception(at)
+        assert not at.error
+    shutil.rmtree(RunPaths(own_world.run).embeddings)  # a run from before they were kept, on a fresh server
+    st.cache_resource.clear()
     for page in ("Threshold", "Embeddings"):
         at = own_world.open(page)
         no_exception(at)

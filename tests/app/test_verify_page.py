@@ -1,5 +1,6 @@
-"""The Verify page's comparison of two photos, the calibrated confidence of every decision, a burst of
-webcam snapshots, and the run's validation people enrolled in one click (Streamlit's AppTest)."""
+"""The Verify page's decision thresholds (calibrated on the gallery, or the run's), the comparison of two
+photos, the confidence of every decision (fitted on the gallery, or none), a burst of webcam snapshots, and
+the run's validation people enrolled in one click (Streamlit's AppTest)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from siamese.gallery import Gallery
-from siamese.runs.folder import decision_threshold, read_calibration, save_threshold
+from siamese.runs.folder import save_threshold
 from siamese.runs.trained import load_trained
 from ui import burst
 
@@ -61,26 +62,71 @@ def test_the_compare_tab_comes_first_and_waits_for_two_photos(own_world):
     assert not at.error
 
 
-def test_two_photos_of_one_person_are_the_same_person_with_a_confidence(own_world, face_photo):
-    assert read_calibration(own_world.run) is not None  # training saved one with its threshold
+def rules(at) -> dict[str, dict]:
+    """The decision thresholds table, by decision."""
+    table = at.dataframe[0].value
+    return {row["decision"]: row for row in table.to_dict("records")}
+
+
+def enrol_people(own_world, people: dict[str, int], images: int = 3) -> Gallery:
+    """Enrol synthetic people (name -> person number) from their first `images` images, as the page does."""
+    gallery = Gallery(own_world.gallery, load_trained(own_world.run, device="cpu"))
+    for name, person in people.items():
+        gallery.enroll(name, [Image.open(io.BytesIO(synthetic(own_world, person, i))).convert("RGB")
+                              for i in range(images)])
+    return gallery
+
+
+def test_an_empty_gallery_decides_at_the_runs_threshold_without_a_percentage(own_world, face_photo):
     at = own_world.open("Verify")
     compare(at, face_photo, face_photo)
-    tab = compare_tab(at)
-    verdict = texts(tab.success)
-    assert verdict.startswith("**Same person**: distance 0.0000 ≤ threshold")
-    assert verdict.endswith("% likely the same person")  # the run's calibration, at this distance
-    assert len(tab.get("image")) == 2  # both face crops, side by side
-    assert not at.error
+    warnings = texts(at.warning)
+    assert "The gallery has nobody enrolled" in warnings and "enrol at least 2 people" in warnings
+    assert "the run's threshold is used" in warnings
+    table = rules(at)
+    assert table["two photos"]["from"].startswith("the run's threshold, chosen on")
+    assert table["1:1 verify"]["confidence"] == "none"
+    verdict = texts(compare_tab(at).success)
+    assert verdict.startswith("**Same person**: distance 0.0000 ≤ threshold") and "(run)" in verdict
+    assert verdict.endswith("no confidence: none can be fitted on this gallery yet")  # never another dataset's fit
+    assert len(compare_tab(at).get("image")) == 2  # both face crops, side by side
 
 
 def test_two_photos_of_different_people_are_different_people(own_world):
-    save_threshold(own_world.run, 1e-6, "test", read_calibration(own_world.run))
+    save_threshold(own_world.run, 1e-6, "test")
     at = own_world.open("Verify")
     next(c for c in at.checkbox if c.label.startswith("Detect the face")).uncheck()
     compare(at, synthetic(own_world, 0), synthetic(own_world, 5))
     verdict = texts(compare_tab(at).warning)
     assert verdict.startswith("**Different people**: distance") and "> threshold 0.0000" in verdict
-    assert "likely the same person" in verdict
+
+
+def test_a_gallery_of_several_people_calibrates_every_decision_and_its_confidence(own_world):
+    enrol_people(own_world, {"ann": 0, "bob": 1, "cy": 2, "dee": 3})
+    at = own_world.open("Verify")
+    no_exception(at)
+    table = rules(at)
+    assert table["1:1 verify"]["from"].startswith("calibrated on the gallery: 36 impostor claims of 4 people, "
+                                                 "false-accept rate 0.01")
+    assert table["1:N identify"]["from"].endswith("false-positive identification rate 0.01 at 4 people")
+    assert table["two photos"]["confidence"].startswith("fitted on ")
+    # 36 claims cannot measure 1 in 100: the page says how many are needed
+    assert "needs at least 100 impostor claims to be measured; the gallery gives 36" in texts(at.warning)
+    next(c for c in at.checkbox if c.label.startswith("Detect the face")).uncheck()
+    compare(at, synthetic(own_world, 0, 4), synthetic(own_world, 0, 5))
+    assert texts(compare_tab(at).success).endswith("% likely the same person")
+    at.select_slider(key="target_far").set_value(0.1).run()
+    assert rules(at)["1:1 verify"]["from"].endswith("false-accept rate 0.1")
+
+
+def test_the_runs_threshold_stays_a_choice_and_the_page_says_when_the_gallery_disagrees(own_world):
+    enrol_people(own_world, {"ann": 0, "bob": 1, "cy": 2})
+    save_threshold(own_world.run, 50.0, "the validation pairs of another camera")
+    at = own_world.open("Verify")
+    at.radio(key="threshold_source").set_value("the run: the threshold saved with it").run()
+    no_exception(at)
+    assert rules(at)["1:1 verify"]["threshold"] == "50.0000"
+    assert "The gallery's faces disagree with the run's threshold: at 50.0000, 100% of the gallery's" in texts(at.warning)
 
 
 @pytest.mark.parametrize("which", ["first", "second"])
@@ -106,26 +152,16 @@ def test_a_photo_with_several_faces_is_named_until_the_largest_may_be_used(own_w
     assert not at.error and texts(compare_tab(at).success).startswith("**Same person**")
 
 
-def test_a_run_without_a_calibration_says_so(own_world):
-    save_threshold(own_world.run, decision_threshold(own_world.run), "older run")  # no calibration
-    at = own_world.open("Verify")
-    next(c for c in at.checkbox if c.label.startswith("Detect the face")).uncheck()
-    compare(at, synthetic(own_world, 0), synthetic(own_world, 0))
-    assert "no calibration saved with this run" in texts(at.caption)
-    assert texts(compare_tab(at).success).endswith("· no calibration saved with this run")
-
-
 def test_verify_and_identify_say_how_sure_they_are(own_world):
-    gallery = Gallery(own_world.gallery, load_trained(own_world.run, device="cpu"))
-    gallery.enroll("alice", [Image.open(io.BytesIO(synthetic(own_world, 0, i))).convert("RGB") for i in range(2)])
+    enrol_people(own_world, {"alice": 0, "bob": 1, "cy": 2}, images=2)
     at = own_world.open("Verify")
     next(c for c in at.checkbox if c.label.startswith("Detect the face")).uncheck()
     probe = photo(Image.open(io.BytesIO(synthetic(own_world, 0))), "JPEG")  # a camera sends JPEG
     at.camera_input(key="verify_camera").set_value(("probe.jpg", probe, "image/jpeg")).run()
     no_exception(at)
     identified = next(s.value for s in at.success if s.value.startswith("Identified as **alice**"))
-    assert identified.endswith("% likely the same person")
-    at.radio[0].set_value("1:1 verify a claim").run()
+    assert identified.endswith("% likely the same person") and "gallery" in identified
+    at.radio(key="verify_mode").set_value("1:1 verify a claim").run()
     accepted = next(s.value for s in at.success if s.value.startswith("ACCEPTED"))
     assert "to alice (threshold" in accepted and accepted.endswith("% likely the same person")
 
@@ -142,6 +178,7 @@ def test_the_runs_validation_people_are_enrolled_in_one_click(own_world):
     no_exception(at)
     assert texts(at.success).startswith(f"Enrolled {len(people)} validation people: {people[0]}")
     assert f"{len(people)} people enrolled" in texts(at.caption)  # the page above shows them at once
+    assert rules(at)["1:1 verify"]["from"].startswith("calibrated on the gallery")  # and decides by them
     assert {p.name: len(list(p.iterdir())) for p in (own_world.gallery / "identities").iterdir()} == \
            {name: 3 for name in people}
     button(at, "Add the run's validation people").click().run()
@@ -172,8 +209,8 @@ def test_a_burst_adds_the_snapshots_with_a_face_and_counts_the_others(own_world,
     burst_of(monkeypatch, [face_photo, blank_photo(), face_photo, face_photo, blank_photo()])
     at.run()
     no_exception(at)
-    assert texts(at.warning).startswith("3 of 5 snapshots were added; 2 had no usable face and were skipped:\n"
-                                        "- snapshots 2, 5: no face was found in the photo")
+    assert any(w.value.startswith("3 of 5 snapshots were added; 2 had no usable face and were skipped:\n"
+                                  "- snapshots 2, 5: no face was found in the photo") for w in at.warning)
     assert at.session_state.enrol_shots == [face_photo] * 3
     assert "3 image(s) ready" in texts(at.caption)
     button(at, "Enrol alice from 3 image(s)").click().run()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from siamese.data.folders import load_folder
+from siamese.data.folders import load_folder, scan_folder
 from siamese.errors import DatasetError
 
 
@@ -53,3 +55,25 @@ def test_unicode_and_spaces_in_identity_names(make_identity_folders):
     data = load_folder(make_identity_folders(names=names, n_images=2, fmt="jpeg"), size=16)
     assert data.identities == sorted(names)
     assert len(data) == 6
+
+
+def test_a_folder_that_cannot_be_listed_says_so(make_identity_folders, monkeypatch):
+    import os
+
+    from siamese.data import folders
+
+    root = make_identity_folders(n_identities=3, n_images=2)
+    real = os.scandir
+
+    def denied(path):
+        if Path(path).name in ("faces", "person_01"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(folders.os, "scandir", denied)
+    with pytest.raises(DatasetError, match="cannot list .*faces: Permission denied; check that the folder is readable"):
+        scan_folder(root)
+    monkeypatch.setattr(folders.os, "scandir", lambda path: denied(path) if Path(path).name != "faces" else real(path))
+    scan = scan_folder(root)
+    assert list(scan.identities) == ["person_00", "person_02"]
+    assert any("cannot list" in p and "person_01: Permission denied; it was left out" in p for p in scan.problems)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siamese.errors import RunError
 from siamese.evaluate.calibration import Calibration, fit_calibration
 
 
@@ -28,13 +27,29 @@ def test_far_distances_do_not_overflow():
     assert calibration.confidence(1e6) == 0.0 and calibration.confidence(-1e6) == 1.0
 
 
-def test_a_damaged_saved_calibration_says_so():
-    assert Calibration.from_dict(Calibration(1.0, -2.0, 5).to_dict()) == Calibration(1.0, -2.0, 5)
-    for damaged in ({}, {"intercept": "x", "slope": 1, "pairs": 2}, {"intercept": float("nan"), "slope": 1, "pairs": 1}):
-        with pytest.raises(RunError, match="calibration is damaged"):
-            Calibration.from_dict(damaged)
-
-
 def test_one_kind_of_pair_cannot_be_calibrated():
     with pytest.raises(ValueError, match="genuine and impostor"):
         fit_calibration(np.array([0.1, 0.2]), np.array([1, 1]))
+
+
+def test_a_few_comparisons_that_separate_perfectly_give_no_certainty():
+    d = np.array([0.2, 0.25, 0.3, 0.9, 1.0, 1.1, 1.2, 1.3])
+    same = np.array([1, 1, 1, 0, 0, 0, 0, 0])
+    calibration = fit_calibration(d, same)
+    # Platt's targets for 3 genuine and 5 impostor comparisons: 4/5 and 1/7, never 1 and 0
+    assert calibration.confidence(0.0) == pytest.approx(4 / 5) and calibration.confidence(5.0) == pytest.approx(1 / 7)
+    assert 0.7 < calibration.confidence(0.2) <= 0.8 and 1 / 7 <= calibration.confidence(1.3) < 0.2
+
+
+def test_expected_calibration_error_is_small_for_a_fit_on_the_same_domain_and_large_elsewhere():
+    from siamese.evaluate.calibration import expected_calibration_error
+
+    rng = np.random.default_rng(1)
+    same = np.r_[np.ones(3000, int), np.zeros(3000, int)]
+    here = np.r_[rng.normal(0.6, 0.15, 3000), rng.normal(1.0, 0.15, 3000)]
+    there = here * 0.6  # another camera: every distance smaller
+    fitted = fit_calibration(here, same)
+    held_out = np.r_[rng.normal(0.6, 0.15, 3000), rng.normal(1.0, 0.15, 3000)]
+    assert expected_calibration_error([fitted.confidence(x) for x in held_out], same) < 0.03
+    assert expected_calibration_error([fitted.confidence(x) for x in there], same) > 0.2
+    assert expected_calibration_error(np.r_[np.ones(3), np.zeros(3)], np.r_[np.ones(3), np.zeros(3)]) == 0.0

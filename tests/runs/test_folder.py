@@ -19,10 +19,12 @@ from siamese.runs.folder import (
     list_runs,
     list_snapshots,
     new_run_dir,
-    read_calibration,
+    read_identification_threshold,
     read_threshold,
     run_config,
+    save_identification_threshold,
     save_threshold,
+    threshold_source,
 )
 from siamese.runs.status import read_status
 
@@ -144,16 +146,25 @@ def test_create_run_writes_the_configuration_the_trainer_reads(tmp_path):
     assert run_config(run) == config and read_status(run)["status"] == "new"
 
 
-def test_a_training_saves_its_threshold_with_a_calibration(small_run):
-    calibration = read_calibration(small_run)
-    assert calibration is not None and calibration.slope < 0 and calibration.pairs > 0
-    # Unit-length embeddings: distance 0 is the same image, 2 the opposite one.
-    assert calibration.confidence(0.0) > 0.9 and calibration.confidence(2.0) < 0.1
+def test_a_training_saves_its_threshold_and_says_what_it_was_chosen_on(small_run):
+    assert read_threshold(small_run) == pytest.approx(decision_threshold(small_run))
+    assert threshold_source(small_run) == "the validation identities of run r1 (equal error rate)"
+    assert read_identification_threshold(small_run) is None
 
 
-def test_a_threshold_saved_without_a_calibration_has_none(tmp_path):
-    save_threshold(tmp_path, 0.5, "test")
-    assert read_calibration(tmp_path) is None and read_threshold(tmp_path) == 0.5
+def test_a_1n_threshold_is_kept_beside_the_1_1_one(tmp_path):
+    save_threshold(tmp_path, 0.5, "the Threshold page, on pairsDevTest.txt")
+    save_identification_threshold(tmp_path, 0.31, 0.01, 50, "validation identities of run x")
+    assert read_threshold(tmp_path) == 0.5 and threshold_source(tmp_path) == "the Threshold page, on pairsDevTest.txt"
+    assert read_identification_threshold(tmp_path) == {"threshold": 0.31, "fpir": 0.01, "gallery_size": 50,
+                                                       "protocol": "validation identities of run x"}
+    save_threshold(tmp_path, 0.6, "again")  # saving the 1:1 threshold keeps the 1:N one
+    assert read_identification_threshold(tmp_path)["threshold"] == 0.31 and read_threshold(tmp_path) == 0.6
+    record = json.loads((tmp_path / "threshold.json").read_text())
+    record["identification"]["threshold"] = "nan"
+    (tmp_path / "threshold.json").write_text(json.dumps(record))
+    with pytest.raises(RunError, match="1:N threshold .* is damaged .*save one again on the Threshold page"):
+        read_identification_threshold(tmp_path)
 
 
 def test_training_identities_are_the_splits_training_side(tmp_path):

@@ -1,0 +1,88 @@
+"""The enrolled people compared with each other: comparisons from the camera the decisions are made on,
+which the gallery's thresholds and confidences are drawn from (`decisions.py`). A threshold chosen on
+another dataset's pairs does not travel to a webcam's faces; these comparisons are of the faces the
+decisions are about.
+
+Every comparison leaves out what it compares: an enrolled image against another person's images is an
+impostor comparison, against its own person's other images a genuine one. Three kinds, one per decision:
+
+- pairs: image against image, genuine and impostor, for two photos compared;
+- claims: an image against a person's other images, at the nearest of them, as a 1:1 claim is decided:
+  genuine when the person is its own (leaving the image out), impostor otherwise;
+- searches: an image searched against everyone enrolled, as 1:N is: a non-mated search against all the
+  other people (its own left out: a stranger to a gallery of N - 1), a mated one with its own person's
+  other images left in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from ..distances import Distance, all_distances
+from ..evaluate.calibration import Calibration, fit_calibration
+from ..evaluate.identification import Searches
+
+# A confidence is fitted only on at least this many genuine and impostor comparisons each.
+MIN_FIT_COMPARISONS = 3
+
+
+@dataclass
+class Comparisons:
+    """Distances of genuine and impostor comparisons of one kind."""
+
+    genuine: np.ndarray   # (G,) float64
+    impostor: np.ndarray  # (I,) float64
+
+    def fit(self) -> Calibration | None:
+        """p(same | distance) fitted on these comparisons, or None when there are too few of a kind."""
+        if min(len(self.genuine), len(self.impostor)) < MIN_FIT_COMPARISONS:
+            return None
+        return fit_calibration(np.r_[self.genuine, self.impostor],
+                               np.r_[np.ones(len(self.genuine), int), np.zeros(len(self.impostor), int)])
+
+
+@dataclass
+class GalleryCalibration:
+    """The comparisons of a gallery of `people` people and `images` images (see the module)."""
+
+    people: int
+    images: int
+    most_images: int    # the most images one person has: 1 means no genuine comparison can be made
+    pairs: Comparisons
+    claims: Comparisons
+    searches: Searches  # non-mated against `people - 1` people, mated against `people`
+
+    @cached_property
+    def pair_confidence(self) -> Calibration | None:
+        return self.pairs.fit()
+
+    @cached_property
+    def claim_confidence(self) -> Calibration | None:
+        return self.claims.fit()
+
+
+def calibrate(embeddings: torch.Tensor, names: list[str], distance: Distance) -> GalleryCalibration:
+    """The comparisons of the enrolled images (M, D), named by person, under the run's distance."""
+    people, labels = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    m, n = len(labels), len(people)
+    d = all_distances(distance, embeddings, embeddings).double() if m else torch.empty(0, 0, dtype=torch.float64)
+    d.fill_diagonal_(float("inf"))  # an image is never compared with itself
+    by_person = torch.full((m, n), float("inf"), dtype=torch.float64)
+    by_person = by_person.scatter_reduce(1, torch.as_tensor(labels).expand(m, -1), d, reduce="amin").numpy()
+    own = by_person[np.arange(m), labels]
+    others = by_person.copy()
+    others[np.arange(m), labels] = np.inf
+    upper = np.triu(np.ones((m, m), bool), k=1)
+    same = labels[:, None] == labels[None, :]
+    d = d.numpy()
+    mated = np.isfinite(own)
+    return GalleryCalibration(
+        people=n, images=m, most_images=int(np.bincount(labels).max()) if m else 0,
+        pairs=Comparisons(d[upper & same], d[upper & ~same]),
+        claims=Comparisons(own[mated], others[np.isfinite(others)]),
+        searches=Searches(own[mated], 1 + np.sum(by_person[mated] < own[mated, None], axis=1),
+                          others.min(axis=1) if n > 1 else np.empty(0), n))

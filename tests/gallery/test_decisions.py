@@ -1,0 +1,92 @@
+"""Decision rules (siamese/gallery/decisions.py): thresholds calibrated on the people enrolled at a target
+rate, saying what backs them and what they cannot resolve; the run's threshold, saying when the gallery's
+faces disagree with it; and no confidence where none can be fitted on the gallery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from siamese.distances import euclidean_paired
+from siamese.errors import GalleryError
+from siamese.evaluate.metrics import threshold_at_rate
+from siamese.gallery import decision_rule
+from siamese.gallery.calibration import calibrate
+from siamese.gallery.decisions import gallery_rule, run_rule
+from siamese.runs.folder import save_identification_threshold, save_threshold
+
+
+def gallery_of(people: int, images: int, spread: float = 0.3, seed: int = 0):
+    """The calibration of `people` synthetic people, `images` each, around well-separated centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(people, 8)) * 2
+    vectors = np.repeat(centres, images, axis=0) + rng.normal(scale=spread, size=(people * images, 8))
+    names = [f"p{k:02d}" for k in range(people) for _ in range(images)]
+    return calibrate(torch.tensor(vectors, dtype=torch.float32), names, euclidean_paired)
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    save_threshold(tmp_path, 99.0, "the validation pairs of another dataset")
+    return tmp_path
+
+
+def test_a_threshold_calibrated_on_the_gallery_keeps_to_its_target(run_dir):
+    cal = gallery_of(12, 3)
+    for task, comparisons in (("verify", cal.claims), ("compare", cal.pairs)):
+        rule = decision_rule(cal, run_dir, task, "gallery", 0.05)
+        assert rule.source == "gallery" and rule.target == 0.05 and rule.comparisons == len(comparisons.impostor)
+        assert np.mean(comparisons.impostor <= rule.threshold) <= 0.05 == rule.target
+        assert rule.expected["false accepts"] <= 0.05 and rule.expected["false rejects"] is not None
+        assert f"{len(comparisons.impostor):,} impostor" in rule.basis and rule.confidence is not None
+        assert rule.notes == ()
+
+
+def test_a_1n_threshold_holds_at_the_gallerys_size(run_dir):
+    cal = gallery_of(10, 3)
+    rule = gallery_rule(cal, "identify", 0.1)
+    # each stranger's search met 9 people; the rule is set so that FPIR is 0.1 at 10
+    assert rule.threshold == threshold_at_rate(cal.searches.non_mated_best, 1 - 0.9 ** (9 / 10))
+    assert rule.expected["FPIR"] <= 0.1 and rule.comparisons == 30 and "at 10 people" in rule.basis
+
+
+def test_a_target_the_gallery_cannot_resolve_says_how_many_comparisons_it_needs(run_dir):
+    cal = gallery_of(5, 2)  # 10 strangers' searches
+    rule = gallery_rule(cal, "identify", 1e-3)
+    assert rule.threshold < cal.searches.non_mated_best.min()  # the strictest the gallery can measure
+    assert any("needs at least 1,000 strangers' searches to be measured; the gallery gives 10" in n for n in rule.notes)
+    assert any("Enrol more people" in n for n in rule.notes)
+
+
+def test_a_gallery_too_small_to_calibrate_says_what_to_enrol_and_the_run_decides(run_dir):
+    one = gallery_of(1, 3)
+    with pytest.raises(GalleryError, match="1 person enrolled: .*enrol at least 2 people"):
+        gallery_rule(one, "verify")
+    rule = decision_rule(one, run_dir, "verify")
+    assert rule.source == "run" and rule.threshold == 99.0 and "the run's threshold is used" in rule.notes[0]
+    assert rule.confidence is None and "another dataset" in rule.basis
+
+
+def test_one_image_per_person_gives_a_threshold_but_no_confidence(run_dir):
+    rule = gallery_rule(gallery_of(6, 1), "verify")
+    assert rule.confidence is None and rule.expected["false rejects"] is None
+    assert any("No confidence is given" in n for n in rule.notes)
+
+
+def test_the_runs_threshold_says_when_the_gallerys_faces_disagree_with_it(run_dir):
+    cal = gallery_of(8, 3)
+    rule = run_rule(run_dir, "verify", cal)  # 99: every impostor claim of the gallery falls under it
+    assert rule.source == "run" and rule.expected["false accepts"] == 1.0
+    assert "disagree with the run's threshold: at 99.0000, 100% of the gallery's 168 impostor claims" in rule.notes[0]
+    assert rule.confidence is not None  # fitted on the gallery, whatever the threshold
+    save_threshold(run_dir, float(np.median(cal.claims.genuine)), "the validation pairs")
+    assert run_rule(run_dir, "verify", cal).notes == ()
+
+
+def test_the_runs_1n_threshold_is_used_for_identification_when_one_was_saved(run_dir):
+    assert run_rule(run_dir, "identify").threshold == 99.0
+    save_identification_threshold(run_dir, 0.7, 0.01, 40, "validation identities of run x")
+    rule = run_rule(run_dir, "identify")
+    assert rule.threshold == 0.7 and "FPIR 0.01 at 40 people" in rule.basis
+    assert run_rule(run_dir, "verify").threshold == 99.0
