@@ -94,7 +94,9 @@ with enrol_tab:
             taken = check_snapshots(frames, cut, largest)
             st.session_state.enrol_shots += taken.kept
             (st.success if not taken.skipped else st.warning if taken.kept else st.error)(taken.message)
-    files = st.file_uploader("…or photos", accept_multiple_files=True, key="enrol_files", type=PHOTO_TYPES)
+    # A new key after each enrolment empties the uploader: the next person must not get the last one's photos.
+    files = st.file_uploader("…or photos", accept_multiple_files=True, type=PHOTO_TYPES,
+                             key=f"enrol_files_{st.session_state.get('enrolments', 0)}")
     sources = [(f"snapshot {i + 1}", shot) for i, shot in enumerate(st.session_state.enrol_shots)]
     sources += [(f.name, f.getvalue()) for f in files or []]
     st.caption(f"{len(sources)} image(s) ready; several, with small changes of pose and light, work best.")
@@ -104,6 +106,7 @@ with enrol_tab:
         try:
             count = enrol_photos(people, name, sources, detect=detect, allow_largest=largest)
             st.session_state.enrol_shots = []
+            st.session_state.enrolments = st.session_state.get("enrolments", 0) + 1
             st.session_state.enrol_note = (f"{name.strip()} now has {count} enrolled image(s).", [])
             st.rerun()  # the thresholds above are calibrated on the new gallery
         except SiameseError as exc:

@@ -8,11 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 # The dashboard fetches Olivetti's faces on a first start; the tests work offline on data they make, and
 # the one test of that fetch turns it back on (tests/app/test_first_start.py).
 os.environ["SIAMESE_FETCH_FACES"] = "0"
+
+# The suite trains small models: one thread each. Two OpenMP threads, when another process is busy on one of
+# two cores, wait on each other and run several times slower than one; the processes the tests start (the
+# dashboard's trainings, the command line) get one thread too.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
 
 EXTENSIONS = {"png": ".png", "pgm": ".pgm", "jpeg": ".jpg", "bmp": ".bmp"}
 GOLDEN = 0.6180339887

@@ -34,18 +34,20 @@ def decision_controls(enrolled: Enrolled, run: Path) -> dict[str, Rule]:
         calibration = enrolled.calibration
         rules = {task: decision_rule(calibration, run, task, source, fpir if task == "identify" else far)
                  for task in TASK_NAMES}
-        st.dataframe([_row(rule) for rule in rules.values()], hide_index=True, width="stretch")
-        for note in dict.fromkeys(note for rule in rules.values() for note in rule.notes):
-            st.warning(note)
+        st.dataframe([_row(rule) for rule in rules.values()], hide_index=True, width="stretch",
+                     column_config={"from": st.column_config.TextColumn(width="large")})
+        notes = list(dict.fromkeys(note for rule in rules.values() for note in rule.notes))
+        if notes:
+            st.warning("\n".join(f"- {note}" for note in notes))
     return rules
 
 
 def _row(rule: Rule) -> dict:
-    expected = ", ".join(f"{name} {value:.1%}" if value is not None else f"{name}: not measurable yet"
+    expected = ", ".join(f"{name} {value:.1%}" if value is not None else f"{name} not measurable yet"
                          for name, value in rule.expected.items())
     return {"decision": TASK_NAMES[rule.task], "threshold": f"{rule.threshold:.4f}", "from": rule.basis,
             "expected on the gallery": expected or "—",
-            "confidence": f"fitted on {rule.confidence.pairs:,} comparisons" if rule.confidence else "none"}
+            "confidence": f"fitted on {rule.confidence.pairs:,}" if rule.confidence else "none"}
 
 
 def photo_input(col, which: str, default: str) -> bytes | None:

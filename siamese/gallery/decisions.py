@@ -47,7 +47,7 @@ class Rule:
     basis: str                       # where the threshold comes from, in words
     target: float | None = None      # the target FAR (compare, verify) or FPIR (identify), when calibrated
     comparisons: int = 0             # the gallery's comparisons behind the threshold (0 for the run's)
-    expected: dict = field(default_factory=dict)  # error rates measured on the gallery at the threshold
+    expected: dict = field(default_factory=dict)  # FAR and FRR, or FPIR and FNIR, on the gallery at the threshold
     confidence: Calibration | None = None         # p(same | distance) on the gallery's comparisons
     notes: tuple[str, ...] = ()      # what to know: an unresolved target, a disagreement, what to enrol
 
@@ -61,10 +61,10 @@ class Rule:
                 "confidence_fitted_on": self.confidence.pairs if self.confidence else None, "notes": list(self.notes)}
 
 
-def _kind(task: str) -> tuple[str, str]:
-    """(what the gallery's comparisons of this task are called, the rate the target is of)."""
-    return {"compare": ("impostor pairs", "false-accept rate"), "verify": ("impostor claims", "false-accept rate"),
-            "identify": ("strangers' searches", "false-positive identification rate")}[task]
+def _kind(task: str) -> tuple[str, str, str]:
+    """(the gallery's comparisons of this task, one of them, the rate the target is of)."""
+    return {"compare": ("impostor pairs", "impostor pair", "FAR"), "verify": ("impostor claims", "impostor claim", "FAR"),
+            "identify": ("strangers' searches", "stranger's search", "FPIR")}[task]
 
 
 def too_small(calibration: GalleryCalibration | None) -> str | None:
@@ -86,7 +86,7 @@ def gallery_rule(calibration: GalleryCalibration | None, task: str, target: floa
         raise GalleryError(f"the target rate must be between 0 and 1, not {target}")
     if (problem := too_small(calibration)) is not None:
         raise GalleryError(problem)
-    name, rate = _kind(task)
+    name, one, rate = _kind(task)
     if task == "identify":
         searches = calibration.searches
         n = calibration.people
@@ -104,18 +104,17 @@ def gallery_rule(calibration: GalleryCalibration | None, task: str, target: floa
         threshold = threshold_at_rate(wrong, target)
         far = float(np.mean(wrong <= threshold))
         frr = float(np.mean(comparisons.genuine > threshold)) if len(comparisons.genuine) else None
-        expected = {"false accepts": far, "false rejects": frr}
+        expected = {"FAR": far, "FRR": frr}
         confidence = calibration.pair_confidence if task == "compare" else calibration.claim_confidence
     notes = []
     if target * len(wrong) < 1:
-        needed = math.ceil(1 / target)
-        notes.append(f"A {rate} of {target:g} needs at least {needed:,} {name} to be measured; the gallery gives "
-                     f"{len(wrong):,}. Enrol more people, or more images of each. Until then the threshold is the "
-                     f"strictest the gallery can measure: below its nearest {name[:-1]}.")
+        notes.append(f"{rate} {target:g} needs at least {math.ceil(1 / target):,} {name} to be measured; the gallery "
+                     f"gives {len(wrong):,}, so the threshold is the strictest it can measure: below its nearest "
+                     f"{one}. Enrol more people, or more images of each.")
     if confidence is None:
         notes.append("No confidence is given: it is fitted on the gallery's genuine comparisons too, so enrol "
                      "2 or more images of a few people.")
-    basis = (f"calibrated on the gallery: {len(wrong):,} {name} of {calibration.people} people, {rate} {target:g}"
+    basis = (f"the gallery: {len(wrong):,} {name} among {calibration.people} people, {rate} {target:g}"
              + (f" at {calibration.people} people" if task == "identify" else ""))
     return Rule(task, threshold, "gallery", basis, target, len(wrong), expected, confidence, tuple(notes))
 
@@ -130,7 +129,7 @@ def run_rule(run_dir: Path, task: str, calibration: GalleryCalibration | None = 
              f"{saved['protocol']}" if saved else f"the run's threshold, chosen on {threshold_source(run_dir)}")
     if calibration is None or too_small(calibration) is not None:
         return Rule(task, threshold, "run", basis)
-    name, _ = _kind(task)
+    name, _, _ = _kind(task)
     if task == "identify":
         wrong = calibration.searches.non_mated_best
         expected = {"FPIR": float(np.mean(wrong <= threshold)),
@@ -139,8 +138,8 @@ def run_rule(run_dir: Path, task: str, calibration: GalleryCalibration | None = 
     else:
         comparisons = calibration.pairs if task == "compare" else calibration.claims
         wrong = comparisons.impostor
-        expected = {"false accepts": float(np.mean(wrong <= threshold)),
-                    "false rejects": float(np.mean(comparisons.genuine > threshold)) if len(comparisons.genuine)
+        expected = {"FAR": float(np.mean(wrong <= threshold)),
+                    "FRR": float(np.mean(comparisons.genuine > threshold)) if len(comparisons.genuine)
                     else None}
         confidence = calibration.pair_confidence if task == "compare" else calibration.claim_confidence
     accepted = float(np.mean(wrong <= threshold))

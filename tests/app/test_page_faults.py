@@ -529,7 +529,7 @@ def test_a_snapshot_without_exactly_one_face_is_not_added(own_world, face_photo,
 def test_photos_without_a_face_enrol_nothing_and_are_named(own_world, face_photo):
     at = own_world.open("Verify")
     at.text_input(key="enrol_name").set_value("alice")
-    at.file_uploader(key="enrol_files").set_value([("good.jpg", face_photo, "image/jpeg"),
+    at.file_uploader(key="enrol_files_0").set_value([("good.jpg", face_photo, "image/jpeg"),
                                                    ("wall.jpg", blank_photo(), "image/jpeg")]).run()
     button(at, "Enrol alice").click().run()
     no_exception(at)
@@ -547,7 +547,7 @@ def test_an_unsafe_name_is_refused_and_the_gallery_is_unchanged(own_world, tmp_p
     at = own_world.open("Verify")
     next(c for c in at.checkbox if c.label.startswith("Detect the face")).uncheck()
     at.text_input(key="enrol_name").set_value(name)
-    at.file_uploader(key="enrol_files").set_value(("a.png", png(), "image/png")).run()
+    at.file_uploader(key="enrol_files_0").set_value(("a.png", png(), "image/png")).run()
     button(at, "Enrol").click().run()
     no_exception(at)
     assert reason in texts(at.error)
@@ -559,7 +559,7 @@ def test_an_unsafe_name_is_refused_and_the_gallery_is_unchanged(own_world, tmp_p
 def test_the_enrol_button_waits_for_a_name(own_world, name):
     at = own_world.open("Verify")
     at.text_input(key="enrol_name").set_value(name)
-    at.file_uploader(key="enrol_files").set_value(("a.png", png(), "image/png")).run()
+    at.file_uploader(key="enrol_files_0").set_value(("a.png", png(), "image/png")).run()
     enrol = button(at, "Enrol")
     assert enrol.disabled and "Type the person's name" in enrol.help
 

@@ -92,3 +92,44 @@ def test_enrol_from_webcam_then_verify_and_identify(open_page, orl_run, world, u
     ui.expect(check.get_by_text("Unknown")).to_be_visible(timeout=30_000)
     ui.settle(other)
     ui.screenshot(other, "identify_unknown", top=check.get_by_text("Mode", exact=True))
+
+
+def test_three_people_enrolled_from_uploads_calibrate_the_decisions(open_page, orl_run, ui, tmp_path):
+    """The gallery's own people set the thresholds: three enrolled from uploaded photos, two photos of
+    different people compared at the gallery's threshold, and a stranger at the webcam answered "unknown"."""
+    page = open_page("verify", person=ui.person_b)  # the webcam shows someone nobody enrolls
+    ui.choose_run(page, orl_run.name)
+    for person in ("s3", "s4", "s5"):
+        enrol = ui.open_enrolment(page, person)
+        files = [ui.orl / person / f"{k}.pgm" for k in (1, 2, 3)]
+        enrol.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files([str(f) for f in files])
+        ui.settle(page)
+        enrol.get_by_role("button", name=f"Enrol {person} from 3 image(s)").click()
+        ui.expect(enrol.get_by_text(f"{person} now has 3 enrolled image(s).")).to_be_visible(timeout=60_000)
+        ui.settle(page)
+    thresholds = page.get_by_text("Decision thresholds")
+    table = page.locator("[data-testid='stDataFrame']").first
+    ui.expect(table).to_be_visible()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    ui.screenshot(page, "verify-thresholds", top=thresholds)
+
+    page.get_by_role("tab", name="Compare two photos").click()
+    panel = page.get_by_role("tabpanel", name="Compare two photos")
+    panel.get_by_text("Upload", exact=True).first.click()
+    ui.settle(page)
+    uploads = panel.locator("[data-testid='stFileUploader'] input[type='file']")
+    ui.expect(uploads).to_have_count(2)
+    uploads.nth(0).set_input_files(str(ui.orl / "s3" / "9.pgm"))
+    ui.settle(page)
+    uploads.nth(1).set_input_files(str(ui.orl / "s4" / "9.pgm"))
+    ui.settle(page)
+    ui.expect(panel.get_by_text("Different people: distance")).to_be_visible(timeout=30_000)
+    ui.expect(panel.get_by_text("(gallery)")).to_be_visible()
+    ui.screenshot(page, "compare-calibrated", top=panel.get_by_text("Are two photos of one person?"))
+
+    page.get_by_role("tab", name="Verify / identify").click()
+    check = page.get_by_role("tabpanel", name="Verify / identify")
+    assert_face_arrived(snapshot(page, check, ui), ui, ui.person_b)
+    ui.expect(check.get_by_text("Unknown")).to_be_visible(timeout=30_000)
+    ui.expect(check.get_by_text("gallery;")).to_be_visible()
+    ui.screenshot(page, "identify-stranger-calibrated", top=check.get_by_text("Mode", exact=True))

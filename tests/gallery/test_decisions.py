@@ -38,7 +38,7 @@ def test_a_threshold_calibrated_on_the_gallery_keeps_to_its_target(run_dir):
         rule = decision_rule(cal, run_dir, task, "gallery", 0.05)
         assert rule.source == "gallery" and rule.target == 0.05 and rule.comparisons == len(comparisons.impostor)
         assert np.mean(comparisons.impostor <= rule.threshold) <= 0.05 == rule.target
-        assert rule.expected["false accepts"] <= 0.05 and rule.expected["false rejects"] is not None
+        assert rule.expected["FAR"] <= 0.05 and rule.expected["FRR"] is not None
         assert f"{len(comparisons.impostor):,} impostor" in rule.basis and rule.confidence is not None
         assert rule.notes == ()
 
@@ -55,7 +55,8 @@ def test_a_target_the_gallery_cannot_resolve_says_how_many_comparisons_it_needs(
     cal = gallery_of(5, 2)  # 10 strangers' searches
     rule = gallery_rule(cal, "identify", 1e-3)
     assert rule.threshold < cal.searches.non_mated_best.min()  # the strictest the gallery can measure
-    assert any("needs at least 1,000 strangers' searches to be measured; the gallery gives 10" in n for n in rule.notes)
+    assert any("FPIR 0.001 needs at least 1,000 strangers' searches to be measured; the gallery gives 10, so the "
+               "threshold is the strictest it can measure: below its nearest stranger's search" in n for n in rule.notes)
     assert any("Enrol more people" in n for n in rule.notes)
 
 
@@ -70,14 +71,14 @@ def test_a_gallery_too_small_to_calibrate_says_what_to_enrol_and_the_run_decides
 
 def test_one_image_per_person_gives_a_threshold_but_no_confidence(run_dir):
     rule = gallery_rule(gallery_of(6, 1), "verify")
-    assert rule.confidence is None and rule.expected["false rejects"] is None
+    assert rule.confidence is None and rule.expected["FRR"] is None
     assert any("No confidence is given" in n for n in rule.notes)
 
 
 def test_the_runs_threshold_says_when_the_gallerys_faces_disagree_with_it(run_dir):
     cal = gallery_of(8, 3)
     rule = run_rule(run_dir, "verify", cal)  # 99: every impostor claim of the gallery falls under it
-    assert rule.source == "run" and rule.expected["false accepts"] == 1.0
+    assert rule.source == "run" and rule.expected["FAR"] == 1.0
     assert "disagree with the run's threshold: at 99.0000, 100% of the gallery's 168 impostor claims" in rule.notes[0]
     assert rule.confidence is not None  # fitted on the gallery, whatever the threshold
     save_threshold(run_dir, float(np.median(cal.claims.genuine)), "the validation pairs")
