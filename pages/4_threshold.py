@@ -9,6 +9,7 @@ from siamese.errors import SiameseError
 from siamese.runs.folder import decision_threshold, save_threshold
 from ui import cached, page
 from ui.draw import det_figure, line_figure, show_pairs
+from ui.explain import open_a_mistake
 from ui.identification import identification_study
 
 PAIRS = {"the run's validation identities": "validation", "every identity of another dataset": "dataset",
@@ -105,5 +106,6 @@ hardest = scores.hardest(threshold, k=8)
 st.subheader("Hardest mistakes at this threshold")
 show_pairs(data, hardest["false_accepts"], "False accepts (impostors nearest first)")
 show_pairs(data, hardest["false_rejects"], "False rejects (genuine pairs farthest first)")
+open_a_mistake(cached.model(run), data, hardest, threshold)
 
 identification_study(run, kind, target, len(data.identities))

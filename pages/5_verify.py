@@ -57,7 +57,7 @@ with compare_tab:
                "weights); the distance between the two embeddings is decided at the threshold above.")
     inputs = st.columns(2)
     photos = [photo_input(inputs[0], "First", "Webcam"), photo_input(inputs[1], "Second", "Upload")]
-    show_comparison(compare_photos(trained, *photos, rules["compare"], cut, largest))
+    show_comparison(compare_photos(trained, *photos, rules["compare"], cut, largest), trained)
 
 with check_tab:
     camera_col, upload_col = st.columns(2)
@@ -71,11 +71,12 @@ with check_tab:
         left, right = st.columns([2, 1])
         left.image(face.annotated, caption="detected face" if face.face else "whole image used", width=360)
         right.image(face.crop, caption="crop given to the model", width=160)
-        probe = people.embed(face_tensor(face.crop, trained.config.input_size, trained.config.colour))
+        probe_image = face_tensor(face.crop, trained.config.input_size, trained.config.colour)
+        probe = people.embed(probe_image)
         if not enrolled.names:
             st.info("Nobody is enrolled yet: enrol someone in the next tab.")
         elif mode.startswith("1:1"):
-            show_verification(enrolled.verify(probe, claimed, rules["verify"]))
+            show_verification(enrolled.verify(probe, claimed, rules["verify"]), trained, probe_image)
         else:
             show_identification(enrolled.identify(probe, rules["identify"]))
 

@@ -1,4 +1,5 @@
-"""Command line: `python -m siamese train | evaluate | prepare | sweep | embed | enroll | verify | remove`."""
+"""Command line: `python -m siamese train | evaluate | prepare | sweep | embed | enroll | verify | identify |
+explain | remove`."""
 
 from __future__ import annotations
 
@@ -303,6 +304,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return worst
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Where two photos' faces agree and differ: a PNG of both faces with their maps, and one JSON object
+    (the distance, the decision at the gallery's or the run's threshold, the similarity the maps add up to)."""
+    from .explain import explain_pair, picture
+    from .faces.prepare import face_tensor
+    from .gallery.decisions import decision_rule
+
+    gallery = _open_gallery(args)
+    trained, config = gallery.model, gallery.model.config
+    rule = decision_rule(gallery.now().calibration, Path(args.run), "compare", args.threshold_from, args.far)
+    faces = [face_tensor(_face(path, args, trained.faces).crop, config.input_size, config.colour)
+             for path in (args.first, args.second)]
+    explanation = explain_pair(trained, *faces, rule.threshold, args.method)
+    out = Path(args.out)
+    picture(explanation, *faces, rule.threshold).save(out)
+    print(json.dumps({"first": args.first, "second": args.second, "out": str(out), "threshold_from": rule.basis,
+                      **explanation.summary(rule.threshold)}))
+    return 0
+
+
 def _add_face_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-detect", action="store_true", help="the images are face crops already "
                         "(like ORL): use them whole instead of detecting the face")
@@ -395,6 +416,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("images", nargs="+", help="photos with one face each")
         _add_face_options(p)
         p.set_defaults(func=cmd_verify)
+    p = sub.add_parser("explain", help="where two photos' faces agree and differ: a PNG of both faces with their "
+                       "maps, and JSON with the distance, the decision and the similarity the maps add up to")
+    p.add_argument("--run", required=True, help="run folder of the model")
+    p.add_argument("--gallery", default="gallery", help="gallery folder whose people calibrate the threshold "
+                   "(default: gallery)")
+    p.add_argument("--threshold-from", choices=("gallery", "run"), default="gallery",
+                   help="as for verify (default: gallery)")
+    p.add_argument("--far", type=float, default=1e-2, help="target false-accept rate (default: 0.01)")
+    p.add_argument("--method", choices=("auto", "decomposition", "occlusion"), default="auto",
+                   help="decomposition of the similarity over the faces' locations, where the network allows it; "
+                   "occlusion (the distance as patches are covered) for any network (default: auto)")
+    p.add_argument("--out", required=True, help="the PNG to write")
+    p.add_argument("first", help="a photo with one face")
+    p.add_argument("second", help="another photo with one face")
+    _add_face_options(p)
+    p.set_defaults(func=cmd_explain)
     return parser
 
 

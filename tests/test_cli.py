@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from siamese.cli import build_parser, main
 from siamese.config import TrainConfig
@@ -26,7 +27,7 @@ _spec.loader.exec_module(_shared)
 identity_image = _shared.identity_image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("train", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "identify", "remove")
+SUBCOMMANDS = ("train", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "identify", "explain", "remove")
 ALICE, BOB = 20, 23  # never seen in training; far apart for the tiny model
 
 
@@ -288,3 +289,24 @@ def test_decisions_give_a_confidence_fitted_on_the_gallery_or_none(capsys, run, 
     code, out, err = call(capsys, data_dir, "identify", *common, "--fpir", "0.1", pictures["bob"][3])
     found = json.loads(out)
     assert found["identity"] == "bob" and found["target"] == 0.1 and found["confidence"] > 0.5
+
+
+def test_explain_writes_both_faces_with_their_maps_and_the_sums(capsys, run, data_dir, pictures, tmp_path):
+    out = tmp_path / "why.png"
+    code, printed, err = call(capsys, data_dir, "explain", "--run", run, "--gallery", tmp_path / "gallery",
+                              "--no-detect", "--out", out, pictures["alice"][0], pictures["bob"][0])
+    assert code == 0, err
+    report = json.loads(printed)
+    assert report["method"] == "decomposition" and report["map_sum_a"] == pytest.approx(report["similarity"], abs=1e-5)
+    assert report["map_sum_b"] == pytest.approx(report["similarity"], abs=1e-5) and report["same"] in (True, False)
+    assert report["distance"] == pytest.approx((2 - 2 * report["similarity"]) ** 0.5, abs=1e-4)
+    with Image.open(out) as image:
+        assert image.size[0] > 2 * image.size[1] * 0.8  # two faces side by side
+    code, printed, err = call(capsys, data_dir, "explain", "--run", run, "--gallery", tmp_path / "gallery",
+                              "--no-detect", "--method", "occlusion", "--out", out, pictures["alice"][0],
+                              pictures["alice"][0])
+    same = json.loads(printed)
+    assert same["method"] == "occlusion" and same["distance"] == pytest.approx(0, abs=1e-3) and same["same"]
+    code, printed, err = call(capsys, data_dir, "explain", "--run", run, "--gallery", tmp_path / "gallery",
+                              "--out", out, pictures["alice"][0], pictures["bob"][0])
+    assert_clean_error(code, printed, err, "no face was found")  # synthetic pictures: detection finds none

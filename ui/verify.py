@@ -8,9 +8,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from siamese.data.images import load_image
+from siamese.faces.prepare import face_tensor
 from siamese.gallery import Comparison, Identification, Rule, Verification, confidence_text, decision_rule
 from siamese.gallery.store import Enrolled
+from siamese.runs.trained import TrainedModel
 from ui import workspace
+from ui.explain import explanation
 
 PHOTO_TYPES = ["jpg", "jpeg", "png", "bmp", "webp", "pgm"]
 TARGETS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001]
@@ -61,8 +65,8 @@ def photo_input(col, which: str, default: str) -> bytes | None:
     return photo.getvalue() if photo is not None else None
 
 
-def show_comparison(comparison: Comparison) -> None:
-    """Both face crops side by side, then why a photo has none, or the decision."""
+def show_comparison(comparison: Comparison, trained: TrainedModel) -> None:
+    """Both face crops side by side, then why a photo has none, or the decision and why it went so."""
     for col, which, face in zip(st.columns(2), ("First", "Second"), comparison.faces):
         if face is not None:
             col.image(face.crop, caption=f"{which.lower()} crop given to the model", width=200)
@@ -73,17 +77,25 @@ def show_comparison(comparison: Comparison) -> None:
         verdict(f"**{'Same person' if comparison.same else 'Different people'}**: distance "
                 f"{comparison.distance:.4f} {'≤' if comparison.same else '>'} threshold "
                 f"{comparison.threshold:.4f} ({comparison.rule.source}) · {confidence_text(comparison.confidence)}")
+        size, colour = trained.config.input_size, trained.config.colour
+        explanation(trained, *(face_tensor(face.crop, size, colour) for face in comparison.faces), comparison.threshold,
+                    "compare")
     elif not comparison.problems:
         st.info("Take or upload both photos to compare them.")
 
 
-def show_verification(result: Verification) -> None:
+def show_verification(result: Verification, trained: TrainedModel, probe) -> None:
+    """The decision on a claim, the claimed person's nearest enrolled images, and why: the probe (1, C, H, W)
+    against the nearest of them."""
     verdict = st.success if result.accepted else st.error
     verdict(f"{'ACCEPTED' if result.accepted else 'REJECTED'}: distance {result.distance:.4f} to "
             f"{result.claimed} (threshold {result.threshold:.4f}, {result.rule.source}) · "
             f"{confidence_text(result.confidence)}")
     st.markdown(f"Closest enrolled images of {result.claimed}:")
     show_matches(result.nearest)
+    nearest = load_image(workspace.GALLERY_DIR / result.nearest[0].image, trained.config.input_size,
+                         trained.config.colour)[None]
+    explanation(trained, probe, nearest, result.threshold, "verify", f"this face and {result.claimed}'s nearest image")
 
 
 def show_identification(result: Identification) -> None:

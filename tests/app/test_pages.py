@@ -77,6 +77,8 @@ def test_a_face_given_to_the_camera_produces_a_verify_result(make_app, face_phot
     assert any("Identified as **alice**" in s.value for s in at.success)
     at.radio(key="verify_mode").set_value("1:1 verify a claim").run()
     assert any(s.value.startswith("ACCEPTED") for s in at.success)
+    assert any(e.label == "Why? Where this face and alice's nearest image agree and where they differ"
+               for e in at.expander)
     next(b for b in at.button if b.label.startswith("Remove alice")).click().run()
     no_errors(at)
 
@@ -164,3 +166,15 @@ def test_the_threshold_page_draws_the_det_curve_and_the_tar_table(make_app):
     assert '"type":"log"' in det.proto.spec.replace(" ", "")
     table = next(d.value for d in at.dataframe if "true accept rate" in d.value.columns)
     assert list(table["false accept rate"]) == [0.1, 0.01, 0.001]
+
+
+def test_a_hardest_mistake_opens_to_its_maps(make_app):
+    at = make_app("Threshold")
+    at.slider[0].set_value(at.slider[0].max).run()  # accept everything: every impostor pair is a mistake
+    no_errors(at)
+    opened = at.selectbox(key="mistake_opened")
+    assert opened.options[0].startswith("false accept: ")
+    why = next(e for e in at.expander if e.label.startswith("Why? Where the two faces agree"))
+    assert why.get("image") and "add up to" in " ".join(c.value for c in why.caption)
+    opened.set_value(len(opened.options) - 1).run()
+    no_errors(at)

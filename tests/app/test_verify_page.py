@@ -89,7 +89,9 @@ def test_an_empty_gallery_decides_at_the_runs_threshold_without_a_percentage(own
     verdict = texts(compare_tab(at).success)
     assert verdict.startswith("**Same person**: distance 0.0000 ≤ threshold") and "(run)" in verdict
     assert verdict.endswith("no confidence: none can be fitted on this gallery yet")  # never another dataset's fit
-    assert len(compare_tab(at).get("image")) == 2  # both face crops, side by side
+    assert len(compare_tab(at).get("image")) == 3  # both face crops, side by side, and why (both, with maps)
+    why = next(e for e in compare_tab(at).expander if e.label.startswith("Why? Where the two faces agree"))
+    assert "both add up to 1.000" in texts(why.caption)  # the same photo twice: a similarity of 1
 
 
 def test_two_photos_of_different_people_are_different_people(own_world):
@@ -135,7 +137,7 @@ def test_a_photo_without_a_face_is_named_and_the_other_still_shows(own_world, fa
     tab = compare_tab(at)
     assert texts(tab.error) == (f"{which.capitalize()} photo: no face was found in the photo: face the camera in "
                                 "good light, closer, or untick 'detect the face' if the image is already a face crop")
-    assert len(tab.get("image")) == 1 and not tab.success and not tab.warning
+    assert len(tab.get("image")) == 1 and not tab.success and not tab.warning and not tab.expander
 
 
 def test_a_photo_with_several_faces_is_named_until_the_largest_may_be_used(own_world, face_photo):
