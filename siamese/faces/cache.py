@@ -258,7 +258,8 @@ def _reused(home: Path, folder: Path, stats: dict[str, tuple[int, int]], staging
             continue
         try:
             manifest = json.loads((other / MANIFEST).read_text(encoding="utf-8"))
-            files = manifest.get("files", {}) if manifest.get("source") == str(folder) else {}
+            same = manifest.get("source") == str(folder) and manifest.get("pipeline") == PIPELINE
+            files = manifest.get("files", {}) if same else {}  # crops of another pipeline are not these
         except (OSError, ValueError, AttributeError):
             continue
         for relative, record in files.items():

@@ -159,3 +159,12 @@ def test_a_whole_cache_is_read_where_nothing_can_be_written(photos, tmp_path, mo
     (photos / "ann" / "0.jpg").unlink()  # now the faces must be prepared again, which cannot be done here
     with pytest.raises(DatasetError, match="Read-only file system; check that the data folder is writable"):
         prepare_faces(photos, tmp_path / "data")
+
+
+def test_crops_of_another_pipeline_are_never_reused(photos, tmp_path, monkeypatch):
+    prepare_faces(photos, tmp_path / "data")
+    monkeypatch.setattr(cache, "PIPELINE", cache.PIPELINE + " another template")
+    real, detected = cache.prepare_one, []
+    monkeypatch.setattr(cache, "prepare_one", lambda item: detected.append(item[0]) or real(item))
+    prepare_faces(photos, tmp_path / "data", workers=1)
+    assert len(detected) == 7  # every photo detected and aligned again
