@@ -54,7 +54,8 @@ export default function ({ parentElement, data, setTriggerValue }) {
   button.onclick = async () => {
     button.disabled = true;
     await start();
-    while (!video.videoWidth) await sleep(50);  // the first frame has not arrived yet
+    // Until the first frame has arrived (HAVE_CURRENT_DATA) a drawn video is blank.
+    while (video.readyState < 2 || !video.videoWidth) await sleep(50);
     const frames = [];
     strip.replaceChildren();
     for (let i = 0; i < count; i++) {

@@ -7,6 +7,7 @@ SIAMESE_* environment variables. Each test gets a fresh browser context, so a fr
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import socket
 import subprocess
@@ -187,11 +188,32 @@ def captured(server, launch_browser) -> dict[str, bytes]:
         settle(page)
         page.get_by_role("tab", name="Enrol a person").click()
         camera = page.get_by_role("tabpanel", name="Enrol a person").locator("[data-testid='stCameraInput']")
-        camera.get_by_role("button", name="Take Photo").click()
-        camera.locator("img").wait_for()
+        take_photo(page, camera)
         photos[person] = base64.b64decode(camera.locator("img").evaluate(PHOTO_BYTES))
         context.close()
+        shown = np.asarray(Image.open(io.BytesIO(photos[person])).convert("L").resize((32, 24)), dtype=float)
+        expected = np.asarray(webcam_frame(person).resize((32, 24)), dtype=float)
+        if np.corrcoef(shown.ravel(), expected.ravel())[0, 1] < 0.9:
+            SCREENSHOTS.mkdir(exist_ok=True)
+            (SCREENSHOTS / f"captured-{person}.jpg").write_bytes(photos[person])
+            raise AssertionError(f"the camera widget's photo of {person} is not the fake webcam's frame: "
+                                 f"see {SCREENSHOTS / f'captured-{person}.jpg'}")
     return photos
+
+
+# True once the camera widget's video has drawn a frame: its Take Photo button is enabled as soon as the
+# camera is granted, and a photo taken before the first frame is black.
+VIDEO_HAS_A_FRAME = "v => v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0"
+
+
+def take_photo(page, camera) -> None:
+    """Take a photo with the webcam widget `camera` once its video shows a frame; wait for the photo."""
+    from playwright.sync_api import expect
+
+    camera.locator("video").wait_for()
+    page.wait_for_function(VIDEO_HAS_A_FRAME, arg=camera.locator("video").element_handle(), timeout=30_000)
+    camera.get_by_role("button", name="Take Photo").click()
+    expect(camera.locator("img")).to_be_visible(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
@@ -304,4 +326,4 @@ def ui():
     from playwright.sync_api import expect
     return SimpleNamespace(settle=settle, choose_run=choose_run, screenshot=screenshot, expect=expect,
                            trace_values=TRACE_VALUES, trace_steps=TRACE_STEPS, open_enrolment=open_enrolment,
-                           webcam_frame=webcam_frame, person_a=PERSON_A, person_b=PERSON_B, orl=ORL)
+                           webcam_frame=webcam_frame, take_photo=take_photo, person_a=PERSON_A, person_b=PERSON_B, orl=ORL)

@@ -34,7 +34,7 @@ def open_link(page, label: str) -> None:
 
 def test_train_from_a_link_watch_it_and_see_the_auc(open_page, ui):
     page = open_page(LINK)
-    ui.expect(page.get_by_role("spinbutton", name="epochs")).to_have_value("100000")
+    ui.expect(page.get_by_role("spinbutton", name="epochs", exact=True)).to_have_value("100000")
     page.get_by_role("button", name="Start training").click()
     ui.expect(page.get_by_role("heading").filter(has_text=": running")).to_be_visible(timeout=60_000)
     deadline = time.monotonic() + 120

@@ -108,7 +108,8 @@ def test_a_stopped_run_resumed_carries_its_curve_on(open_page, ui):
 def test_the_threshold_page_draws_a_det_curve_on_log_axes(open_page, ui, orl_run):
     page = open_page("threshold")
     ui.choose_run(page, orl_run.name)
-    det = page.locator("[data-testid='stPlotlyChart']").filter(has_text="DET")
+    # the first: the 1:N study further down draws a DET curve of its own
+    det = page.locator("[data-testid='stPlotlyChart']").filter(has_text="DET").first
     ui.expect(det).to_be_visible(timeout=20_000)
     axes = det.evaluate("el => { const l = el.querySelector('.js-plotly-plot').layout; "
                         "return [l.xaxis.type, l.yaxis.type]; }")

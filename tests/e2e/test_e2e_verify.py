@@ -27,11 +27,9 @@ SHOTS = 3
 def snapshot(page, panel, ui):
     """Take a photo with the webcam widget in `panel` and return what the captured image holds."""
     camera = panel.locator("[data-testid='stCameraInput']")
-    camera.get_by_role("button", name="Take Photo").click()
-    image = camera.locator("img")
-    ui.expect(image).to_be_visible(timeout=15_000)
+    ui.take_photo(page, camera)
     ui.settle(page)
-    return image.evaluate(CAPTURE_STATS)
+    return camera.locator("img").evaluate(CAPTURE_STATS)
 
 
 def assert_face_arrived(stats, ui, person) -> None:
