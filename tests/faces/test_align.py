@@ -35,3 +35,14 @@ def test_crop_is_square_with_margin_and_levels_the_eyes():
     level = Face((50, 50, 100, 100), 1.0, {"left_eye": (80, 90), "right_eye": (120, 90)})
     crop = crop_face(image, level, margin=0.2)
     assert crop.size == (140, 140)
+
+
+def test_a_tight_crop_is_framed_by_its_mean_colour_not_by_streaks_of_its_border():
+    points = (TEMPLATE - 56) * 1.0 + [40, 40]  # the face fills a 80 x 80 photo: the template reaches outside it
+    photo = np.zeros((80, 80, 3), np.uint8)
+    photo[:, :, 0] = np.arange(80, dtype=np.uint8)[None, :] * 3  # red rises left to right, so a smear shows
+    face = Face((0, 0, 80, 80), 1.0, {name: tuple(p) for name, p in zip(LANDMARKS, points)})
+    crop = np.asarray(align_face(Image.fromarray(photo), face), dtype=float)
+    mean = photo.reshape(-1, 3).mean(axis=0)
+    outside = np.r_[crop[:, :10].reshape(-1, 3), crop[:, -10:].reshape(-1, 3)]  # 16 px beyond each side
+    assert np.abs(outside - mean).max() < 1.0  # one flat colour, not the border's columns repeated
