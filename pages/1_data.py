@@ -74,8 +74,10 @@ except SiameseError as exc:
 
 @st.fragment(run_every=1.0)
 def preparing(job) -> None:
+    left = job.remaining_seconds
+    pace = "" if left is None else f", about {left / 60:.0f} min left" if left >= 90 else f", about {left:.0f} s left"
     st.progress(job.done / max(job.total, 1), text=f"Finding and aligning the faces: {job.done:,} of "
-                f"{job.total:,} photos")
+                f"{job.total:,} photos{pace} (at the pace measured on this machine)")
     if not job.running:
         st.rerun()
 
@@ -89,8 +91,8 @@ if plan.waiting:
         st.error(f"The faces could not be prepared: {job.error}")
     else:
         st.info("The faces of these photographs are found and aligned once, then kept in the face cache for "
-                "every run (about 2 minutes for LFW's 13,233 photos here). Until then the photos are shown "
-                "as they are.")
+                "every run; once started, the time it takes on this machine is shown. Until then the photos "
+                "are shown as they are.")
         if st.button("Find and align the faces", type="primary"):
             cached.prepare(plan.folder)
             st.rerun()

@@ -128,14 +128,21 @@ def _target(folder: Path, data_dir: str | Path, stats: dict) -> Path:
     return Path(data_dir) / FACES_DIR / f"{_safe(folder.name)}-{cache_key(stats)}"
 
 
+PACE_PHOTOS = 20  # photos timed before an estimate of the time left is given
+
+
 class Preparation:
     """`prepare_faces` in a background thread, for a dashboard that must not wait: `done` and `total`
-    photos so far, then `result` (PreparedFaces) or `error` (a message)."""
+    photos so far, the seconds left at the pace measured so far, then `result` (PreparedFaces) or `error`
+    (a message)."""
 
-    def __init__(self, folder: Path, data_dir: Path, workers: int | None = None):
+    def __init__(self, folder: Path, data_dir: Path, workers: int | None = None, clock=time.monotonic):
         import threading
 
         self.folder, self.done, self.total = Path(folder), 0, 0
+        self.clock = clock
+        self._first: tuple[float, int] | None = None  # (when, done) at the first photo reported
+        self._last = 0.0
         self.result: PreparedFaces | None = None
         self.error: str | None = None
         self.thread = threading.Thread(target=self._run, args=(data_dir, workers), daemon=True,
@@ -149,7 +156,18 @@ class Preparation:
             self.error = str(exc)
 
     def _progress(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
+        now = self.clock()
+        if self._first is None:
+            self._first = (now, done)
+        self.done, self.total, self._last = done, total, now
+
+    @property
+    def remaining_seconds(self) -> float | None:
+        """Seconds left at this machine's pace, measured from the first photo reported (the worker
+        processes' start is not counted); None until PACE_PHOTOS photos have been timed."""
+        if self._first is None or self.done - self._first[1] < PACE_PHOTOS or self._last <= self._first[0]:
+            return None
+        return (self.total - self.done) * (self._last - self._first[0]) / (self.done - self._first[1])
 
     @property
     def running(self) -> bool:

@@ -168,3 +168,18 @@ def test_crops_of_another_pipeline_are_never_reused(photos, tmp_path, monkeypatc
     monkeypatch.setattr(cache, "prepare_one", lambda item: detected.append(item[0]) or real(item))
     prepare_faces(photos, tmp_path / "data", workers=1)
     assert len(detected) == 7  # every photo detected and aligned again
+
+
+def test_a_preparation_estimates_the_time_left_from_the_pace_it_measured(photos, tmp_path):
+    ticks = iter(range(1000))
+    job = cache.Preparation(photos, tmp_path / "data", workers=1, clock=lambda: float(next(ticks)))
+    job.thread.join()
+    assert job.result is not None and job.remaining_seconds is None  # 7 photos: too few to time
+    job._first, clock = None, iter([100.0, 110.0, 150.0])
+    job.clock = lambda: next(clock)
+    job._progress(5, 1000)   # the first photo reported starts the clock: process start-up is not counted
+    assert job.remaining_seconds is None
+    job._progress(15, 1000)  # 10 photos in 10 s: still under PACE_PHOTOS timed
+    assert job.remaining_seconds is None
+    job._progress(45, 1000)  # 40 photos in 50 s
+    assert job.remaining_seconds == pytest.approx(955 * 50 / 40)
