@@ -1,6 +1,6 @@
 """Training-time augmentation: a random affine, horizontal flip, brightness and contrast, with the ranges
 of a named preset (AUGMENTATIONS): Koch et al.'s, or a similarity (no shear, gentler) for aligned faces,
-whose eyes and mouth sit where the template put them.
+whose eyes and mouth sit where the template put them; and, for a fraction of colour images, greyscale.
 
 The geometry is the one of `torchvision.transforms.v2.RandomAffine` (same parameters, same matrix; a test
 checks the result against `torchvision.transforms.v2.functional.affine`), but drawn per image and applied
@@ -95,12 +95,19 @@ def apply_affine(x: torch.Tensor, p: AffineParams, padding_mode: str = "border")
     return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False)
 
 
+def luminance(x: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W): the grey of an RGB batch, with ITU-R BT.601's weights (PIL's convert("L"), so a grey
+    training image is what a greyscale photo gives the model)."""
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
 class Augmenter:
     """Draws per-image parameters from a seeded generator and applies them to a float batch in [0, 1]."""
 
-    def __init__(self, strength: float = 1.0, seed: int = 0, ranges: Ranges = KOCH):
+    def __init__(self, strength: float = 1.0, seed: int = 0, ranges: Ranges = KOCH, grey_fraction: float = 0.0):
         self.strength = strength
         self.ranges = ranges
+        self.grey_fraction = grey_fraction
         self.generator = torch.Generator().manual_seed(seed)
 
     def _uniform(self, n: int, half_width: float, centre: float = 0.0) -> torch.Tensor:
@@ -129,7 +136,11 @@ class Augmenter:
         x = apply_affine(x, p)
         x = (x * brightness).clamp(0, 1)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        return ((x - mean) * contrast + mean).clamp(0, 1)
+        x = ((x - mean) * contrast + mean).clamp(0, 1)
+        if self.grey_fraction and x.shape[1] == 3:  # drawn only then: runs without it keep their streams
+            grey = (torch.rand(n, generator=self.generator) < self.grey_fraction).to(x.device).view(-1, 1, 1, 1)
+            x = torch.where(grey, luminance(x).expand_as(x), x)
+        return x
 
     def state(self) -> torch.Tensor:
         return self.generator.get_state()

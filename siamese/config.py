@@ -69,6 +69,9 @@ class TrainConfig:
     augmentation: str = _field("koch", "augmentation ranges: Koch et al.'s affine, or a similarity without "
                                "shear for aligned faces", choices=tuple(AUGMENTATIONS))
     augment_strength: float = _field(1.0, "scales the augmentation ranges (0 = none, 1 = the preset's)")
+    grey_fraction: float = _field(0.0, "fraction of colour training images made grey (their luminance in "
+                                  "all three channels), so that the model leans less on colour, which "
+                                  "cameras and lighting change")
     val_fraction: float = _field(0.25, "fraction of identities held out for validation")
     exclude_people: str | None = _field(None, "a people file (LFW's format, one name a line, or a pairs file) "
                                         "whose people are kept out of training and validation: a protocol's "
@@ -104,6 +107,7 @@ class TrainConfig:
         _check(self.eval_every >= 1, "eval_every", "must be at least 1")
         _check(self.max_seconds is None or self.max_seconds > 0, "max_seconds", "must be positive")
         _check(0 <= self.augment_strength <= 3, "augment_strength", "must be between 0 and 3")
+        _check(0 <= self.grey_fraction <= 1, "grey_fraction", "must be between 0 and 1")
         _check(0 < self.val_fraction < 1, "val_fraction", "must be between 0 and 1")
         _check(self.loader_workers >= 0, "loader_workers", "must be zero (decode in the training process) or more")
         _check(bool(str(self.data).strip()), "data", "is empty; name a dataset, a folder or a .zip")

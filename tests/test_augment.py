@@ -116,3 +116,22 @@ def test_the_similarity_preset_never_shears():
     assert params.shear_x.abs().max() == 0 and params.shear_y.abs().max() == 0
     assert params.angle.abs().max() <= 8 and (params.scale - 1).abs().max() <= 0.1
     assert set(AUGMENTATIONS) == {"koch", "similarity"}
+
+
+def test_grey_fraction_makes_that_share_of_colour_images_grey_by_their_luminance():
+    from siamese.augment import luminance
+
+    x = torch.rand(400, 3, 8, 8)
+    out = Augmenter(strength=1.0, seed=0, ranges=SIMILARITY, grey_fraction=0.5)(x)
+    grey = (out[:, 0] == out[:, 1]).all(dim=(1, 2)) & (out[:, 1] == out[:, 2]).all(dim=(1, 2))
+    assert 0.42 < grey.float().mean() < 0.58
+    everything = Augmenter(strength=1.0, seed=0, ranges=SIMILARITY, grey_fraction=1.0)
+    colour = Augmenter(strength=1.0, seed=0, ranges=SIMILARITY)
+    torch.testing.assert_close(everything(x), luminance(colour(x)).expand_as(x))  # the same draws, then grey
+
+
+def test_grey_fraction_leaves_grey_input_and_the_colour_stream_alone():
+    x = torch.rand(6, 1, 8, 8)
+    torch.testing.assert_close(Augmenter(seed=3, grey_fraction=0.9)(x), Augmenter(seed=3)(x))
+    rgb = torch.rand(6, 3, 8, 8)
+    torch.testing.assert_close(Augmenter(seed=3, grey_fraction=0.0)(rgb), Augmenter(seed=3)(rgb))

@@ -86,3 +86,19 @@ def test_flip_average_embeds_an_image_and_its_mirror_alike_outside_training():
 
 def test_inputs_are_channels_last_for_the_convolution_kernels():
     assert to_input(torch.zeros(2, 3, 8, 8, dtype=torch.uint8)).is_contiguous(memory_format=torch.channels_last)
+
+
+def test_face_resnet_lite_halves_the_arithmetic_of_face_resnet_with_the_same_head():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def measured(name):
+        net = MODELS[name](3, 256, 64).eval()
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            net(torch.zeros(1, 3, 64, 64))
+        head = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1)
+        return counter.get_total_flops(), sum(p.numel() for p in net.parameters()), head.kernel_size
+
+    lite, full = measured("face_resnet_lite"), measured("face_resnet")
+    assert lite[0] / full[0] == pytest.approx(0.53, abs=0.02)  # 72 of 135 MFLOP forward
+    assert lite[1] < 0.6 * full[1]
+    assert lite[2] == full[2] == (4, 4)  # the depthwise head sees the same 4 x 4 map of a 64 px face

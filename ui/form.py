@@ -12,7 +12,7 @@ LAYOUT = [("Model", ["model", "embedding_dim", "input_size", "colour", "faces", 
           ("Loss", ["loss", "margin", "mining", "distance"]),
           ("Optimisation", ["optimizer", "lr", "lr_schedule", "weight_decay", "p", "k", "sampler"]),
           ("Budget and data", ["epochs", "max_seconds", "augment", "augmentation", "augment_strength",
-                               "val_fraction", "exclude_people", "seed"])]
+                               "grey_fraction", "val_fraction", "exclude_people", "seed"])]
 FIELDS = [name for _, names in LAYOUT for name in names]
 
 
