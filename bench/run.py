@@ -1,8 +1,8 @@
 """Benchmark: verification quality against training time on photographs (LFW's protocols) and on face
 crops (ORL), the webcam demo measured, training speed, and the dashboard's latencies.
 
-    python -m bench                                # everything: about 75 minutes on 2 CPU cores
-    python -m bench --parts crops speed            # a part or two
+    python -m bench                                # everything: about 3 hours on 2 CPU cores
+    python -m bench --parts machines view2         # a part or two
     python -m bench --quick --crops DIR --parts crops speed   # seconds: checks that it still runs
     python -m bench --device cuda                  # on a GPU; says so and stops where there is none
 
@@ -33,7 +33,12 @@ from siamese.recipes import PHOTOGRAPHS
 from siamese.runs.trained import run_dataset
 
 from .demo import webcam_demo
-from .quality import crops_run, photos_run
+from .pages import available as pages_available
+from .pages import page_timings
+from .machines import measure as machine_measure
+from .machines import rows as machine_rows
+from .machines import summary as machine_summary
+from .quality import crops_run, photos_run, view2_by_rules
 from .report import chart, report
 from .setups import SETUPS, setup_config, split_sizes
 from .speed import (
@@ -48,13 +53,14 @@ from .speed import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
-PARTS = ("photos", "crops", "demo", "speed")
+PARTS = ("machines", "view2", "photos", "crops", "demo", "pages", "speed")
 
 
 def machine(device: torch.device) -> dict:
     return {"cpu_cores": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "python": platform.python_version(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(), "cuda": torch.cuda.is_available(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "bf16": uses_bf16("auto", device)}
 
 
@@ -70,6 +76,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=SETUPS)
     parser.add_argument("--photo-setup-seeds", type=int, default=1, help="seeds for the setups other than "
                         "the default on photographs (5 minutes each)")
+    parser.add_argument("--fp32-seeds", type=int, default=1, help="machines: seeds of the fp32 row where the "
+                        "CPU has bf16 (the bf16 row, precision auto's, gets every seed)")
+    parser.add_argument("--avx2-seconds", type=float, default=None, help="machines: the budget of the row "
+                        "limited to AVX2 (default: --photo-seconds)")
+    parser.add_argument("--view2-epochs", type=int, default=None, help="View 2: train each fold for this many "
+                        "epochs instead of --photo-seconds (the same training on a busy machine)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--quick", action="store_true", help="2 s budgets, one seed, no UMAP, face preparation, "
                         "loading or dashboard start: checks that the benchmark works, measures nothing worth keeping")
@@ -96,12 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory() as workdir:
         runs = Path(workdir) / "runs"
+        if "machines" in args.parts:
+            _machines(args, results, runs / "machines", data_dir, device, log)
+        if "view2" in args.parts:
+            _view2(args, results, runs / "view2", data_dir, str(device), log)
         if "photos" in args.parts:
             _photos(args, results, runs / "photos", data_dir, str(device), log)
         if "crops" in args.parts:
             _crops(args, results, runs / "crops", data_dir, str(device), log)
         if "demo" in args.parts:
             _demo(args, results, data_dir, log)
+        if "pages" in args.parts:
+            _pages(args, results, data_dir, log)
         if "speed" in args.parts:
             _speed(args, results, runs, data_dir, Path(workdir), log)
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -121,9 +139,6 @@ def _photos(args, results, runs, data_dir, device, log) -> None:
     if not (protocol / "pairsDevTest.txt").is_file():
         log(f"no LFW protocol files next to {images}: the photographs part was skipped")
         return
-    if not args.quick:
-        log("preparing LFW's faces into an empty cache, to time it")
-        results["face_preparation"] = face_preparation_seconds(images, data_dir)
     config = setup_config("default", str(images), data_dir, exclude_people=str(protocol / "peopleDevTest.txt"))
     results["photos_setup"] = {"data": images.parent.name + "/" + images.name, "seconds": args.photo_seconds,
                                "seeds": args.seeds, "setups": args.setups, "split": split_sizes(config, data_dir),
@@ -132,16 +147,47 @@ def _photos(args, results, runs, data_dir, device, log) -> None:
     for name in args.setups:
         for seed in (args.seeds if name == "default" else args.seeds[:args.photo_setup_seeds]):
             log(f"photographs: {name}, seed {seed}, {args.photo_seconds:.0f} s")
-            run = photos_run(name, images, protocol, args.photo_seconds, seed, device, runs, data_dir,
-                             view2=name == "default" and not args.quick)
+            run = photos_run(name, images, protocol, args.photo_seconds, seed, device, runs, data_dir)
             results["photos"].append(run)
             log(f"  View 1 accuracy {run['view1']['accuracy']:.3f}  AUC {run['view1']['auc']:.4f}")
 
 
+def _machines(args, results, runs, data_dir, device, log) -> None:
+    """The photographs default by arithmetic on this CPU (bench/machines.py), with the time to prepare
+    LFW's faces first (every training after reads them)."""
+    images = Path(args.photos)
+    if device.type != "cpu" or not (images.parent / "pairsDevTest.txt").is_file():
+        log("machines: a CPU and LFW with its protocol files are needed; skipped")
+        return
+    if not args.quick:
+        log("preparing LFW's faces into an empty cache, to time it")
+        results["face_preparation"] = face_preparation_seconds(images, data_dir)
+    rows = machine_rows(results["machine"]["bf16"], args.photo_seconds, args.avx2_seconds or args.photo_seconds,
+                        args.seeds, args.fp32_seeds, quick=args.quick)
+    results["machines"] = []
+    for row in rows:
+        for seed in row["seeds"]:
+            log(f"machines: {row['label']}, seed {seed}, {row['seconds']:.0f} s")
+            result = machine_measure(row, seed, images, args.crops, data_dir, runs, 1.0 if args.quick else 10.0)
+            results["machines"].append(result)
+            log(f"  View 1 {result['view1']['accuracy']:.3f} (grey {result['view1_grey']['accuracy']:.3f}), "
+                f"ORL AUC {result['orl_auc']:.4f}, {result['epochs']} epochs")
+    results["machines_table"] = machine_summary(results["machines"])
+
+
+def _view2(args, results, runs, data_dir, device, log) -> None:
+    images = Path(args.photos)
+    if not (images.parent / "people.txt").is_file():
+        log(f"no people.txt next to {images}: View 2 was skipped")
+        return
+    results["view2"] = view2_by_rules(images, images.parent, args.photo_seconds, args.view2_epochs, args.seeds[0],
+                                      device, runs, data_dir, log)
+
+
 def _demo(args, results, data_dir, log) -> None:
-    """The webcam demo of the default photographs run (seed 0) on people it never saw: LFW's View 1 test
-    people, and every person of the face crops (ORL: another camera)."""
-    default = next((r for r in results.get("photos", []) if r["setup"] == "default"), None)
+    """The webcam demo of a default photographs run (seed 0, the machine's default precision) on people it
+    never saw: LFW's View 1 test people, and every person of the face crops (ORL: another camera)."""
+    default = _default_photos_run(results)
     if default is None:
         log("no photographs run: the webcam demo was skipped")
         return
@@ -153,6 +199,25 @@ def _demo(args, results, data_dir, log) -> None:
     for name, photos in people.items():
         log(f"webcam demo on {name}")
         results["demo"][name] = webcam_demo(Path(default["run"]), photos, data_dir)
+
+
+def _default_photos_run(results) -> dict | None:
+    """The default photographs run of seed 0 at the machine's own precision: the photographs part's, else
+    the machines part's first."""
+    default = next((r for r in results.get("photos", []) if r["setup"] == "default"), None)
+    return default or next(iter(results.get("machines", [])), None)
+
+
+def _pages(args, results, data_dir, log) -> None:
+    """Every page timed in Chromium on a fresh dashboard over the default LFW run: first visit, warm, and
+    while a run trains on the face crops."""
+    default, missing = _default_photos_run(results), pages_available()
+    if default is None or missing or args.quick:
+        log(f"page timings skipped: {missing or 'no photographs run' if not args.quick else 'quick'}")
+        return
+    log("page timings in Chromium")
+    results["pages"] = page_timings(Path(default["run"]), data_dir,
+                                    ["train", "--data", args.crops, "--epochs", "1000", "--seed", "0"])
 
 
 def _crops(args, results, runs, data_dir, device, log) -> None:

@@ -93,9 +93,9 @@ def _wall_clock_rate(run_dir: Path) -> float:
     return sum(r["images"] for r in steps) / steps[-1]["elapsed"]
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
-    """float32 n x n matrix product: the machine's practical peak for dense arithmetic."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
+    """An n x n matrix product in `dtype`: the machine's practical peak for dense arithmetic."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     start = time.perf_counter()
     for _ in range(repeats):
@@ -190,10 +190,11 @@ def first_render_seconds(port: int = 8597) -> float | None:
 
 def face_preparation_seconds(folder: Path, data_dir: Path, workers: int = 2) -> dict:
     """Seconds to find and align every face of a folder into an empty face cache: the data folder's own
-    when it holds none for the folder as it is now (the runs then use it, instead of preparing again),
-    else a temporary one. A preparation left unfinished in the data folder is discarded, not resumed, so
-    the time is that of all the photos."""
-    if cached_faces(folder, data_dir) is None:
+    when it holds no cache of the folder at all (the runs then use it, instead of preparing again), else a
+    temporary one: crops of an older cache of the folder would be reused, and a preparation left
+    unfinished would be resumed, so the time would not be that of all the photos."""
+    older = [p for p in (Path(data_dir) / FACES_DIR).glob(f"{folder.name}-*") if p.is_dir() and p.suffix != ".partial"]
+    if cached_faces(folder, data_dir) is None and not older:
         for partial in (Path(data_dir) / FACES_DIR).glob(f"{folder.name}-*.partial"):
             shutil.rmtree(partial)
         return _timed_preparation(folder, data_dir, workers)

@@ -156,3 +156,27 @@ def _pair_names(path: Path, lines: list[tuple[int, list[str]]]) -> list[str]:
         else:
             raise DatasetError(f"{path}, line {line}: a pair line has 3 or 4 fields, not {len(fields)}")
     return names
+
+
+def read_people_folds(path: str | Path) -> list[list[str]]:
+    """The folds of LFW's `people.txt` (View 2): a fold count, then for each fold a count of people and
+    that many `name count` lines. The names of each fold, in order; a malformed file is refused with the
+    line at fault."""
+    path = Path(path)
+    lines = _fields(path)
+    if not lines or len(lines[0][1]) != 1:
+        raise DatasetError(f"{path}: expected a fold count on the first line (LFW's people.txt)")
+    folds, at = [], 1
+    for _ in range(_number(path, lines[0][0], lines[0][1][0], "the fold count")):
+        if at >= len(lines) or len(lines[at][1]) != 1:
+            raise DatasetError(f"{path}: fold {len(folds) + 1} has no count line "
+                               f"(line {lines[at][0] if at < len(lines) else 'end of file'})")
+        size = _number(path, lines[at][0], lines[at][1][0], "the count of people")
+        rows = lines[at + 1:at + 1 + size]
+        bad = next(((line, fields) for line, fields in rows if len(fields) != 2 or not fields[1].isdigit()), None)
+        if len(rows) < size or bad:
+            where = f"line {bad[0]}: expected 'name count', not {' '.join(bad[1])!r}" if bad else "too few lines"
+            raise DatasetError(f"{path}, fold {len(folds) + 1} of {size} people: {where}")
+        folds.append([fields[0] for _, fields in rows])
+        at += 1 + size
+    return folds

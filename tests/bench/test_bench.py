@@ -25,7 +25,11 @@ def lfw_like(root: Path) -> Path:
     matched = [f"{n}\t1\t2" for n in test]
     mismatched = [f"{test[i]}\t1\t{test[(i + 1) % 4]}\t2" for i in range(4)]
     (root / "pairsDevTest.txt").write_text("4\n" + "\n".join(matched + mismatched) + "\n")
-    (root / "pairs.txt").write_text("2 2\n" + "\n".join(matched[:2] + mismatched[:2] + matched[2:] + mismatched[2:]) + "\n")
+    # View 2: two folds of people, each fold's pairs of its own people only, as LFW's are
+    folds = [["P_I", "P_J"] + names[:4], ["P_K", "P_L"] + names[4:8]]
+    view2 = [f"{a}\t1\t2\n{b}\t1\t2\n{a}\t1\t{b}\t2\n{b}\t3\t{a}\t4" for a, b, *_ in folds]
+    (root / "pairs.txt").write_text("2 2\n" + "\n".join(view2) + "\n")
+    (root / "people.txt").write_text("2\n" + "".join(f"{len(f)}\n" + "".join(f"{n}\t5\n" for n in f) for f in folds))
     return root / "images"
 
 
@@ -43,11 +47,16 @@ def test_quick_benchmark_runs_every_part_and_writes_report_json_and_charts(make_
         assert run["view1"]["genuine_pairs"] == run["view1"]["impostor_pairs"] == 4
         assert 0.0 <= run["view1"]["accuracy"] <= 1.0 and run["curve"]
     assert set(results["demo"]) == {"LFW", "faces"}
+    row = results["machines_table"][0]
+    assert row["precision"] in ("fp32", "bf16") and 0 <= row["view1"][0] <= 1 and 0 <= row["orl_auc"][0] <= 1
+    assert row["raw"] > 0 and row["loop"] > 0 and row["steps"] >= 1
+    assert [f["fold"] for f in results["view2"]["folds"]] == [1, 2] and 0 <= results["view2"]["accuracy"] <= 1
     assert results["speed"]["raw"]["face crops default"]["images_per_second"] > 0
     assert 0 < results["speed"]["pipeline_ratio"]
     text = (out / "BENCHMARKS.md").read_text()
     assert "## Photographs: LFW" in text and "## Face crops: ORL" in text and "| tutorial |" in text
     assert "## The webcam demo, measured" in text and "GFLOP/s" in text and "## Against the targets" in text
+    assert "## The photographs default, by machine" in text and "## LFW View 2, by its rules" in text
     for chart in ("auc_vs_time.png", "lfw_vs_time.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from siamese.data.protocol_files import read_pairs, read_people
+from siamese.data.protocol_files import read_pairs, read_people, read_people_folds
 from siamese.errors import DatasetError
 
 LFW = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "lfw"
@@ -77,6 +77,17 @@ def test_people_files_in_every_format_give_the_names(lfw_like):
         read_people(write(lfw_like, "bad.txt", "2\nAnn Lee 3 x y z\n"))
 
 
+def test_people_txt_reads_fold_by_fold_and_refuses_a_short_fold(lfw_like):
+    folds = read_people_folds(write(lfw_like, "people.txt", "2\n2\nAnn_Lee\t3\nBo_Ito 2\n1\nCy_Ray\t1\n"))
+    assert folds == [["Ann_Lee", "Bo_Ito"], ["Cy_Ray"]]
+    with pytest.raises(DatasetError, match="fold 2 of 2 people: too few lines"):
+        read_people_folds(write(lfw_like, "short.txt", "2\n1\nAnn_Lee 3\n2\nCy_Ray 1\n"))
+    with pytest.raises(DatasetError, match="line 3: expected 'name count', not 'Ann Lee 3'"):
+        read_people_folds(write(lfw_like, "bad.txt", "1\n1\nAnn Lee 3\n"))
+    with pytest.raises(DatasetError, match="fold 2 has no count line"):
+        read_people_folds(write(lfw_like, "few.txt", "2\n1\nAnn_Lee 3\n"))
+
+
 @pytest.mark.skipif(not LFW.is_dir(), reason=f"{LFW} is absent")
 def test_lfw_s_own_files():
     view1, view2 = read_pairs(LFW / "pairsDevTest.txt"), read_pairs(LFW / "pairs.txt")
@@ -84,3 +95,8 @@ def test_lfw_s_own_files():
     assert (len(view2.same), view2.same.sum(), view2.folds) == (6000, 3000, 10)
     assert len(read_people(LFW / "peopleDevTest.txt")) == 1711 and len(read_people(LFW / "people.txt")) == 5749
     assert not set(read_people(LFW / "peopleDevTest.txt")) & set(read_people(LFW / "peopleDevTrain.txt"))
+    folds = read_people_folds(LFW / "people.txt")
+    assert len(folds) == 10 and sum(map(len, folds)) == len(set().union(*folds)) == 5749
+    pairs = read_pairs(LFW / "pairs.txt")  # each View 2 fold's pairs are of its own people only
+    assert all({p.parent.name for p, k in zip(pairs.left + pairs.right, list(pairs.fold) * 2) if k == f}
+               <= set(folds[f]) for f in range(10))
