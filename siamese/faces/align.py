@@ -43,13 +43,14 @@ def crop_face(image: Image.Image, face: Face, margin: float = CROP_MARGIN) -> Im
     image = image.convert("RGB")
     x, y, w, h = face.box
     cx, cy = x + w / 2, y + h / 2
+    # Outside the photo is filled with the mean colour rather than black, which the network never saw:
+    # the corners a rotation brings in as well as the margin beyond the photo's edge.
+    fill = tuple(int(v) for v in np.asarray(image).reshape(-1, 3).mean(axis=0))
     if "left_eye" in face.landmarks and "right_eye" in face.landmarks:
         (lx, ly), (rx, ry) = face.landmarks["left_eye"], face.landmarks["right_eye"]
         angle = math.degrees(math.atan2(ry - ly, rx - lx))
-        image = image.rotate(angle, resample=Image.Resampling.BILINEAR, center=(cx, cy))
+        image = image.rotate(angle, resample=Image.Resampling.BILINEAR, center=(cx, cy), fillcolor=fill)
     half = max(w, h) * (1 + 2 * margin) / 2
-    # Outside the photo is filled with the mean colour rather than black, which the network never saw.
-    fill = tuple(int(v) for v in np.asarray(image).reshape(-1, 3).mean(axis=0))
     canvas = Image.new("RGB", (int(2 * half), int(2 * half)), fill)
     canvas.paste(image, (int(half - cx), int(half - cy)))
     return canvas

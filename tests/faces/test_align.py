@@ -46,3 +46,10 @@ def test_a_tight_crop_is_framed_by_its_mean_colour_not_by_streaks_of_its_border(
     mean = photo.reshape(-1, 3).mean(axis=0)
     outside = np.r_[crop[:, :10].reshape(-1, 3), crop[:, -10:].reshape(-1, 3)]  # 16 px beyond each side
     assert np.abs(outside - mean).max() < 1.0  # one flat colour, not the border's columns repeated
+
+
+def test_a_box_crop_of_a_tilted_face_has_no_black_corners():
+    photo = Image.new("RGB", (92, 112), (150, 150, 150))  # a tight grey crop (ORL's size), the head tilted
+    tilted = Face((10, 20, 72, 72), 1.0, {"left_eye": (30, 50), "right_eye": (62, 40)})
+    crop = np.asarray(crop_face(photo, tilted, margin=0.2).convert("L"))
+    assert crop.min() >= 149  # the rotation's corners and the margin take the photo's colour, never black
