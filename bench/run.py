@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -42,6 +43,7 @@ from .quality import crops_run, photos_run, view2_by_rules
 from .report import chart, report
 from .setups import SETUPS, setup_config, split_sizes
 from .speed import (
+    explain_latency,
     face_preparation_seconds,
     first_render_seconds,
     loading_throughput,
@@ -53,7 +55,7 @@ from .speed import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
-PARTS = ("machines", "view2", "photos", "crops", "demo", "pages", "speed")
+PARTS = ("machines", "view2", "photos", "crops", "demo", "pages", "speed", "explain")
 
 
 def machine(device: torch.device) -> dict:
@@ -82,6 +84,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "limited to AVX2 (default: --photo-seconds)")
     parser.add_argument("--view2-epochs", type=int, default=None, help="View 2: train each fold for this many "
                         "epochs instead of --photo-seconds (the same training on a busy machine)")
+    parser.add_argument("--merge", action="store_true", help="keep the figures of the report already in --out "
+                        "and replace only those of the parts measured now")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--quick", action="store_true", help="2 s budgets, one seed, no UMAP, face preparation, "
                         "loading or dashboard start: checks that the benchmark works, measures nothing worth keeping")
@@ -104,7 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data_dir = Path(args.data_dir)
-    results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(device), "device": str(device)}
+    command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(device), "device": str(device),
+               "command": command.strip()}
+    if args.merge and (out / "benchmarks.json").is_file():
+        previous = json.loads((out / "benchmarks.json").read_text())
+        if "command" not in previous:  # a report from before the command was kept in the JSON: its text has it
+            said = re.search(r"Measured by `([^`]*)`", (out / "BENCHMARKS.md").read_text(encoding="utf-8"))
+            previous["command"] = said.group(1) if said else "an earlier run of the benchmark"
+        merged = previous.get("merged", []) + [{"date": results["date"], "command": command.strip()}]
+        results = {**previous, "merged": merged}
     log = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     with tempfile.TemporaryDirectory() as workdir:
         runs = Path(workdir) / "runs"
@@ -122,13 +135,16 @@ def main(argv: list[str] | None = None) -> int:
             _pages(args, results, data_dir, log)
         if "speed" in args.parts:
             _speed(args, results, runs, data_dir, Path(workdir), log)
-    command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+        if "explain" in args.parts:
+            log("explaining a pair")
+            results["explain"] = explain_latency(TrainConfig.from_dict({**PHOTOGRAPHS, "data": args.photos}),
+                                                 2 if args.quick else 5)
     (out / "benchmarks.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     if results.get("crops"):
         chart(results["crops"], "val_auc", "validation AUC", out / "auc_vs_time.png")
     if results.get("photos"):
         chart(results["photos"], "accuracy", "LFW View 1 accuracy (10-fold)", out / "lfw_vs_time.png")
-    (out / "BENCHMARKS.md").write_text(report(results, command.strip()))
+    (out / "BENCHMARKS.md").write_text(report(results, results.get("command", command.strip())))
     log(f"wrote {out / 'BENCHMARKS.md'}")
     return 0
 

@@ -23,7 +23,7 @@ from siamese.faces.cache import FACES_DIR, cached_faces, prepare_faces
 from siamese.faces.detect import FaceError
 from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
 from siamese.gallery import Gallery, decision_rule
-from siamese.losses import build_loss
+from siamese.losses import build_loss, pair_distance_fn
 from siamese.models import build_model, to_input
 from siamese.runs.files import read_metrics
 from siamese.runs.folder import new_run_dir
@@ -208,3 +208,28 @@ def _timed_preparation(folder: Path, data_dir: str | Path, workers: int) -> dict
     seconds = time.perf_counter() - start
     return {"photos": prepared.photos, "no_face": len(prepared.no_face), "workers": workers, "seconds": seconds,
             "photos_per_second": prepared.photos / seconds}
+
+
+def explain_latency(config: TrainConfig, repeats: int = 5) -> list[dict]:
+    """Seconds to explain one pair at the network's input size (`siamese.explain`), by each method: the
+    decomposition and occlusion, median of `repeats` after one warm-up. The weights do not change the
+    time, so the network is the configuration's, freshly initialised."""
+    from siamese.explain import METHODS, explain_pair
+    from siamese.runs.trained import TrainedModel
+
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    trained = TrainedModel(config, model, pair_distance_fn(config, build_loss(config, 2)), "", torch.device("cpu"),
+                           Path("."), faces="align")
+    pair = torch.randint(0, 256, (2, 1, config.in_channels, config.input_size, config.input_size), dtype=torch.uint8)
+    rows = []
+    for method in (m for m in METHODS if m != "auto"):
+        explain_pair(trained, pair[0], pair[1], method=method)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            explain_pair(trained, pair[0], pair[1], method=method)
+            times.append(time.perf_counter() - start)
+        rows.append({"what": f"explain a pair at {config.input_size} px ({config.model}), {method}",
+                     "seconds": float(np.median(times))})
+    return rows

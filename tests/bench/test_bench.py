@@ -59,6 +59,14 @@ def test_quick_benchmark_runs_every_part_and_writes_report_json_and_charts(make_
     assert "## The photographs default, by machine" in text and "## LFW View 2, by its rules" in text
     for chart in ("auc_vs_time.png", "lfw_vs_time.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # one part measured again, merged into the report: the others' figures stay
+    assert bench.main(["--quick", "--parts", "explain", "--merge", "--photos", str(photos), "--out", str(out)]) == 0
+    merged = json.loads((out / "benchmarks.json").read_text())
+    assert merged["crops"] == results["crops"] and merged["command"] == results["command"]
+    assert [row["what"].split(", ")[-1] for row in merged["explain"]] == ["decomposition", "occlusion"]
+    text = (out / "BENCHMARKS.md").read_text()
+    assert "## Face crops: ORL" in text and "Re-measured by `python -m bench --quick --parts explain --merge" in text
+    assert "explain a pair at 64 px (face_resnet_lite), decomposition" in text
 
 
 def test_a_device_that_is_not_there_is_said_and_skipped(tmp_path, capsys):
