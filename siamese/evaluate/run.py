@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..augment import luminance
 from ..data.dataset import FaceDataset
 from ..data.images import load_image
 from ..data.protocol_files import PairsFile, read_pairs
@@ -82,9 +83,8 @@ def as_greyscale(images: torch.Tensor) -> torch.Tensor:
     (ITU-R 601 weights) in all three channels; grey images (N, 1, H, W) as they are."""
     if images.shape[1] != 3:
         return images
-    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
-    luminance = (images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
-    return luminance.expand(-1, 3, -1, -1).contiguous()
+    grey = luminance(images.float()).round().clamp(0, 255).to(torch.uint8)
+    return grey.expand(-1, 3, -1, -1).contiguous()
 
 
 def studied(trained: TrainedModel, kind: str = "validation", target: str = "", data_dir: str | Path = "data",

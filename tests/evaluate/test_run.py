@@ -99,3 +99,18 @@ def test_a_malformed_pairs_file_is_an_error_message_with_the_line(lfw_like_run, 
     assert main(["--data-dir", str(root / "data"), "evaluate", "--run", str(run), "--pairs", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "line 3: a matched 'name n1 n2' pair was expected" in err and "Traceback" not in err
+
+
+def test_as_greyscale_gives_what_a_greyscale_photo_gives_in_all_three_channels():
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from siamese.evaluate.run import as_greyscale
+
+    rgb = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    grey = as_greyscale(torch.from_numpy(rgb).permute(2, 0, 1)[None])
+    expected = np.asarray(Image.fromarray(rgb).convert("L"), dtype=int)
+    assert grey.shape == (1, 3, 8, 8) and (grey[0, 0] == grey[0, 2]).all()
+    assert np.abs(grey[0, 0].numpy().astype(int) - expected).max() <= 1  # PIL rounds in fixed point
+    assert as_greyscale(grey[:, :1]).shape == (1, 1, 8, 8)  # grey input comes back as it is
