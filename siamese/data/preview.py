@@ -1,20 +1,21 @@
-"""What a dataset looks like before training: where the first visit starts, counts per identity, sample
-faces, sample genuine and impostor pairs, and the augmentation one image gets."""
+"""What a dataset looks like before training: where the first visit starts, counts per identity, who would
+train and how, sample faces, sample genuine and impostor pairs, and the augmentation one image gets."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dataclasses import dataclass
-
 from ..augment import Augmenter
+from ..errors import ImageError
 from ..faces.cache import PreparedFaces, cached_faces, resolve_cut
 from ..models import to_unit
 from .builtin import BUILTIN_SOURCES, DOWNLOAD_BYTES, builtin_is_cached
 from .dataset import FaceDataset, decode_identities
+from .images import load_image
 from .folders import find_datasets
 from .sources import open_source
 from .split import sample_identities
@@ -107,6 +108,73 @@ def preview(source: str, size: int, colour: str, data_dir: str | Path = "data",
             "images each); the counts are of image files, not checked one by one")
     dataset = decode_identities(sample, size, colour, opened.label, [note, *scan.problems])
     return dataset, _rows({name: len(files) for name, files in scan.identities.items()})
+
+
+@dataclass(frozen=True)
+class WhoTrains:
+    """Who of a dataset would train, and how: people with two images or more are split by identity into
+    training and validation people (genuine pairs need two images); people with one image train as classes
+    of their own when `singletons` is 'classes' (never validated), and are left out when it is 'leave_out'."""
+
+    with_pairs: int          # people with two images or more
+    pair_images: int         # their images
+    single: int              # people with one image
+    singletons: str          # 'leave_out' or 'classes'
+    val_fraction: float      # of the people with pairs, held out for validation
+
+    @property
+    def training_people(self) -> int:
+        """People whose images train (about): those with pairs not held out, and the single ones if kept."""
+        held_out = round(self.with_pairs * self.val_fraction)
+        return self.with_pairs - held_out + (self.single if self.singletons == "classes" else 0)
+
+    def lines(self) -> list[str]:
+        """What the Data page says, one sentence a line."""
+        held_out = round(self.with_pairs * self.val_fraction)
+        lines = [f"{self.with_pairs:,} people with two images or more ({self.pair_images:,} images) train and "
+                 f"validate: split by identity, about {self.with_pairs - held_out:,} to train and {held_out:,} "
+                 f"held out ({self.val_fraction:.0%}) to validate on, never trained on."]
+        if not self.single:
+            lines.append("Nobody has a single image.")
+        elif self.singletons == "classes":
+            lines.append(f"{self.single:,} people with one image train as classes of their own, with augmented "
+                         "views (singletons = classes); they are never validated on: a genuine pair needs two "
+                         "images.")
+        else:
+            lines.append(f"{self.single:,} people with one image are left out (singletons = leave_out); with "
+                         "singletons = classes on the Train page they train as classes of their own.")
+        return lines
+
+
+def who_trains(sizes: dict[str, int], singletons: str = "leave_out", val_fraction: float = 0.25) -> WhoTrains:
+    """Who of a dataset would train and how, from the images of every identity (`identity_sizes`);
+    identities with no image count for nothing."""
+    pairs = [count for count in sizes.values() if count >= 2]
+    return WhoTrains(len(pairs), sum(pairs), sum(count == 1 for count in sizes.values()), singletons, val_fraction)
+
+
+def identity_sizes(source: str, counts: list[dict], data_dir: str | Path = "data", cut: str = "whole"
+                   ) -> dict[str, int]:
+    """The images of every identity of a dataset, single-image ones included: `counts` (the rows `preview`
+    gives, which for a folder small enough to decode hold only identities with two readable images or more)
+    with the folder's other identities added, their files read to count those that can be. `cut` as for
+    `preview` ('align' only once the folder's faces are prepared)."""
+    sizes = {row["identity"]: row["images"] for row in counts}
+    opened = open_source(source, data_dir)
+    if opened.folder is None:
+        return sizes
+    for name, files in opened.images(cut).identities.items():
+        if name not in sizes:
+            sizes[name] = sum(_readable(path) for path in files)
+    return sizes
+
+
+def _readable(path: Path) -> bool:
+    try:
+        load_image(path, 16, "grey")
+        return True
+    except ImageError:
+        return False
 
 
 def sample_grid(dataset: FaceDataset, identities: int = 8, per_identity: int = 6,

@@ -11,9 +11,11 @@ from siamese.data.preview import (
     augmentation_examples,
     default_source,
     identity_counts,
+    identity_sizes,
     preview,
     sample_grid,
     sample_pairs,
+    who_trains,
 )
 from siamese.data.sources import source_options
 
@@ -67,3 +69,32 @@ def test_preview_of_a_large_folder_decodes_a_sample_and_counts_every_file(make_i
     assert len(data.identities) == 3 and len(opened) == len(data) == 24
     assert len(counts) == 12 and all(row["images"] == 10 for row in counts)
     assert data.problems[0].startswith("120 images: showing a sample of 3 identities")
+
+
+def test_who_trains_counts_people_with_pairs_and_single_image_people(make_identity_folders, tmp_path):
+    root = make_identity_folders(n_identities=6, n_images=[1, 1, 2, 3, 4, 1])
+    (root / "person_02" / "001.png").write_bytes(b"broken")  # one readable image left: a single-image person
+    (root / "person_05" / "000.png").write_bytes(b"broken")  # none readable: counts for nothing
+    _, counts = preview(str(root), 16, "grey", tmp_path / "data")
+    assert [row["identity"] for row in counts] == ["person_04", "person_03"]  # the preview keeps pairs only
+    sizes = identity_sizes(str(root), counts, tmp_path / "data")
+    assert sizes == {"person_00": 1, "person_01": 1, "person_02": 1, "person_03": 3, "person_04": 4, "person_05": 0}
+    left_out = who_trains(sizes, "leave_out", val_fraction=0.5)
+    assert (left_out.with_pairs, left_out.pair_images, left_out.single) == (2, 7, 3)
+    assert left_out.training_people == 1
+    assert left_out.lines() == [
+        "2 people with two images or more (7 images) train and validate: split by identity, about 1 to train and "
+        "1 held out (50%) to validate on, never trained on.",
+        "3 people with one image are left out (singletons = leave_out); with singletons = classes on the Train "
+        "page they train as classes of their own."]
+    classes = who_trains(sizes, "classes", val_fraction=0.5)
+    assert classes.training_people == 4
+    assert classes.lines()[1].startswith("3 people with one image train as classes of their own")
+
+
+def test_who_trains_on_a_large_folder_counts_its_files(make_identity_folders, tmp_path):
+    root = make_identity_folders(n_identities=5, n_images=[1, 8, 8, 8, 8])
+    _, counts = preview(str(root), 16, "grey", tmp_path / "data", max_images=20)
+    sizes = identity_sizes(str(root), counts, tmp_path / "data")
+    assert sizes["person_00"] == 1 and who_trains(sizes).single == 1 and who_trains(sizes).with_pairs == 4
+    assert who_trains({"a": 2, "b": 2}).lines()[1] == "Nobody has a single image."
