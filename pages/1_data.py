@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from siamese.data.builtin import DOWNLOAD_BYTES, builtin_is_cached
-from siamese.data.preview import augmentation_examples, catalogue, face_plan, sample_grid, sample_pairs
+from siamese.data.preview import augmentation_examples, catalogue, face_plan, sample_grid, sample_pairs, who_trains
 from siamese.data.sources import source_options
 from siamese.data.zips import import_zip
 from siamese.errors import SiameseError
-from ui import cached, page, workspace
+from ui import cached, form, page, workspace
 from ui.draw import show_faces, show_pairs
 
 page.setup("Data")
@@ -106,6 +106,11 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Identities", len(counts))
 c2.metric("Images", sum(r["images"] for r in counts))
 c3.metric("Images per identity", f"{min(r['images'] for r in counts)}–{max(r['images'] for r in counts)}")
+settings = form.chosen_for(source, cached.defaults(source)[0])
+who = who_trains(cached.sizes(source, "whole" if plan.waiting else plan.cut, counts), settings["singletons"],
+                 settings["val_fraction"])
+st.markdown("**Who trains, and how** (with the Train form's settings)\n" +
+            "\n".join(f"- {line}" for line in who.lines()))
 if data.problems:
     with st.expander(f"{len(data.problems)} problem(s) found while reading", expanded=True):
         for problem in data.problems:

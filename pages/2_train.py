@@ -1,13 +1,16 @@
-"""Train: the live run at the top; presets, the hyperparameters (kept in the link), Start, sweeps, resume."""
+"""Train: the live run at the top; start from a trained run, presets, the hyperparameters (kept in the link),
+Start, sweeps, resume."""
 
 import streamlit as st
 
 from siamese.config import TrainConfig, form_field, from_query, to_query
 from siamese.errors import SiameseError, describe
 from siamese.recipes import PRESETS, apply_preset, defaults_for
+from siamese.runs.folder import list_runs
 from siamese.runs.launch import launch, resumable, resume_training, stop_training
 from siamese.runs.status import running_runs
 from siamese.runs.sweep import list_sweeps, plan_sweep, start_sweep, stop_sweep
+from siamese.train.parent import FINE_TUNE_WHY, fine_tune, parent_choices
 from ui import form, page, workspace
 from ui.live import ended_view, live_view
 
@@ -60,18 +63,32 @@ values, problems = from_query(st.query_params.to_dict(), {**base, **st.session_s
 for problem in problems:
     st.warning(problem)
 
+parents = parent_choices(list_runs(workspace.RUNS_DIR))
+parent_col, parent_why_col = st.columns([3, 5])
+parent = form.start_from(parent_col, values["init_from"], parents)
+values = form.follow_parent(values, parent, data)
+parent_why_col.caption("New weights: the network learns from nothing." if parent is None else
+                       "Its network and recipe fill the form; the dataset and the budget stay this form's. Epoch 0 "
+                       "of the curves is its network on the new validation people, before any step.")
+
+FINE_TUNE = "Fine-tune a trained run"
 preset_col, apply_col, why_col = st.columns([2, 1, 5])
-preset = preset_col.selectbox("Preset", list(PRESETS), key="preset")
-why_col.caption(f"**{preset}**: {PRESETS[preset][1]}. Defaults for this dataset: {why}.")
+preset = preset_col.selectbox("Preset", [*PRESETS, FINE_TUNE], key="preset")
+why_col.caption(f"**{preset}**: {FINE_TUNE_WHY if preset == FINE_TUNE else PRESETS[preset][1]}. Defaults for "
+                f"this dataset: {why}.")
 if apply_col.button("Fill the form", help="Set the fields to the preset's; the link follows"):
     try:
-        form.fill(apply_preset(preset, {**values, "data": data}, workspace.DATA_DIR))
+        if preset == FINE_TUNE and parent is None:
+            st.error("Fine-tuning starts from a trained run: choose one in Start from, above, first.")
+        else:
+            form.fill(fine_tune({**values, "data": data}, parent) if preset == FINE_TUNE
+                      else apply_preset(preset, {**values, "data": data}, workspace.DATA_DIR))
     except SiameseError as exc:
         st.error(f"The preset {preset} cannot be used here: {exc}")
 
 chosen = form.config_form(values)
 try:
-    config = TrainConfig.from_dict({**values, **chosen, "data": data})
+    config = TrainConfig.from_dict({**values, **chosen, "init_from": parent, "data": data})
 except SiameseError as exc:
     st.error(str(exc))
     st.stop()
@@ -79,10 +96,12 @@ st.query_params.from_dict({"data": data, **to_query(config, base)})
 st.session_state.train_values = {name: getattr(config, name) for name in to_query(config, base)}
 st.session_state.data_source = config.data
 st.caption("The configuration is in the address bar: copy the link to share it.")
+if misfit := form.parent_problem(config, parents):
+    st.error(misfit)
 
 start_col, sweep_field_col, sweep_values_col, sweep_start_col = st.columns([1, 1, 2, 1])
-if start_col.button("Start training", type="primary", disabled=busy,
-                    help="A run is in progress; stop it or wait for it to end" if busy else None):
+if start_col.button("Start training", type="primary", disabled=busy or bool(misfit),
+                    help="A run is in progress; stop it or wait for it to end" if busy else misfit):
     try:
         run_dir = launch(config, workspace.RUNS_DIR, workspace.DATA_DIR)
     except SiameseError as exc:
@@ -92,7 +111,7 @@ if start_col.button("Start training", type="primary", disabled=busy,
     st.rerun()
 field = sweep_field_col.selectbox("Sweep a field", form.FIELDS, index=form.FIELDS.index("margin"), key="sweep_field")
 text = sweep_values_col.text_input("…over these values", placeholder="0.1, 0.2, 0.5", key="sweep_values")
-if sweep_start_col.button("Start sweep", disabled=busy or not text.strip(),
+if sweep_start_col.button("Start sweep", disabled=busy or bool(misfit) or not text.strip(),
                           help="A run is in progress" if busy else "The runs are queued and run one after another"):
     try:
         started = start_sweep(plan_sweep(config, field, text), field,

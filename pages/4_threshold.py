@@ -7,7 +7,7 @@ import streamlit as st
 
 from siamese.errors import SiameseError
 from siamese.runs.folder import decision_threshold, save_threshold
-from ui import cached, page
+from ui import adapt, cached, page
 from ui.draw import det_figure, line_figure, show_pairs
 from ui.explain import open_a_mistake
 from ui.identification import identification_study
@@ -17,6 +17,7 @@ PAIRS = {"the run's validation identities": "validation", "every identity of ano
 
 page.setup("Threshold")
 run = page.require_model("the threshold tuner")
+adapt.adapted_note(run)
 kind_col, target_col = st.columns([1, 2])
 kind = PAIRS[kind_col.selectbox("Study the threshold on", list(PAIRS))]
 target = "" if kind == "validation" else target_col.text_input(

@@ -1,12 +1,12 @@
 """Verify: two photos compared; a webcam snapshot or a photo, the face found and cropped, then 1:1 or 1:N;
-enrol (from snapshots, a burst, photos, or the run's validation people) and remove."""
+enrol (from snapshots, a burst, photos, or the run's validation people), remove, and adapt the model to them."""
 
 import streamlit as st
 
 from siamese.errors import SiameseError
 from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
 from siamese.gallery import check_snapshots, compare_photos, enrol_photos, enrol_validation_people
-from ui import burst, cached, page, workspace
+from ui import adapt, burst, cached, page, workspace
 from ui.verify import (
     PHOTO_TYPES,
     decision_controls,
@@ -20,6 +20,7 @@ BURST = 5  # snapshots a burst takes, half a second apart
 
 page.setup("Verify")
 run = page.require_model("verification")
+adapt.adapted_note(run)
 try:
     trained = cached.model(run)
     people = cached.gallery(run)
@@ -33,6 +34,7 @@ for problem in people.problems:
 for note in people.notes:
     st.info(note)
 st.caption(f"Model: run {run.name} · {len(enrolled.identities())} people enrolled in {workspace.GALLERY_DIR}")
+adapt.adapt_control(run)
 
 options = st.columns(2)
 detect = options[0].checkbox("Detect the face", value=True, help="Untick for images that are already "

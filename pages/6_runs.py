@@ -1,14 +1,15 @@
-"""Runs: every run in a table (figures first, sortable), the selected runs' loss, ROC and DET curves
-overlaid, sweeps compared against their swept value, delete, export."""
+"""Runs: every run in a table (figures first, sortable, with the run each started from), the selected runs'
+loss, ROC and DET curves overlaid, sweeps compared against their swept value, delete, export."""
 
 import pandas as pd
 import streamlit as st
 
 from siamese.errors import SiameseError
+from siamese.gallery.adapt import ADAPTED_NOTE
 from siamese.projection import export_projector
 from siamese.runs.folder import RunPaths
 from siamese.runs.sweep import list_sweeps, sweep_table
-from siamese.runs.table import delete_run, epoch_losses, run_problem, runs_table
+from siamese.runs.table import adapted_to, delete_run, epoch_losses, run_problem, runs_table
 from ui import cached, page, workspace
 from ui.draw import det_figure, line_figure
 
@@ -22,13 +23,18 @@ frame = pd.DataFrame(table)
 frame["started"] = pd.to_datetime(frame.get("started"), unit="s", errors="coerce")
 event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
                      key="runs_table",
-                     column_config={"val_auc": st.column_config.NumberColumn("val AUC", format="%.4f"),
+                     column_config={"started_from": st.column_config.TextColumn("started from"),
+                                    "val_auc": st.column_config.NumberColumn("val AUC", format="%.4f"),
                                     "val_eer": st.column_config.NumberColumn("val EER", format="%.4f"),
                                     "oneshot": st.column_config.NumberColumn("one-shot", format="%.3f"),
                                     "seconds": st.column_config.NumberColumn("duration (s)", format="%.0f")})
 picked = [table[i]["run"] for i in event.selection.rows] or [table[0]["run"]]
 st.caption("Click a column's header to sort; select rows to compare runs (the newest is shown when none is). "
-           "Figures are on each run's validation identities.")
+           "Figures are on each run's validation identities; a run started from another begins its curves at "
+           "epoch 0, with that run's network on its validation people.")
+for name in picked:
+    if people := adapted_to(workspace.RUNS_DIR / name):
+        st.info(f"**{name}** ({', '.join(people)}): {ADAPTED_NOTE}.")
 for name in picked:
     if problem := run_problem(workspace.RUNS_DIR / name):
         (st.error if problem[0] == "error" else st.warning)(problem[1])

@@ -10,7 +10,8 @@ import streamlit as st
 
 from siamese import projection
 from siamese.data.builtin import Download
-from siamese.data.preview import preview
+from siamese.data.preview import identity_sizes, preview
+from siamese.recipes import defaults_for
 from siamese.faces.cache import Preparation
 from siamese.runs.launch import training_threads
 from siamese.evaluate.run import dataset_scores, open_set_report, pairs_file_scores, run_roc, validation_scores
@@ -39,6 +40,19 @@ def model(run: Path, checkpoint: Path | None = None) -> TrainedModel:
 def dataset(source: str, size: int = 64, colour: str = "grey", cut: str = "whole"):
     """(images to show, count rows of the whole dataset): see `siamese.data.preview.preview`."""
     return preview(source, size, colour, workspace.DATA_DIR, cut=cut)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Counting the images of every identity…")
+def sizes(source: str, cut: str, _counts: list[dict]) -> dict[str, int]:
+    """The images of every identity of a dataset, single-image ones included (`identity_sizes`); `_counts`
+    are `dataset(source, ..., cut)`'s rows."""
+    return identity_sizes(source, _counts, workspace.DATA_DIR, cut)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def defaults(data: str) -> tuple[dict, str]:
+    """(field values, why): the Train form's defaults for a dataset (`recipes.defaults_for`)."""
+    return defaults_for(data, workspace.DATA_DIR)
 
 
 @st.cache_resource

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from siamese.errors import SiameseError
 from siamese.runs.progress import clock, read_progress
+from siamese.runs.table import run_lineage
 from ui.draw import line_figure
 
 
@@ -45,4 +47,14 @@ def _view(run_dir: Path):
     for key, name in (("val_auc", "AUC"), ("val_eer", "EER"), ("oneshot_accuracy", "one-shot accuracy")):
         fig.add_scatter(x=epochs, y=[r.get(key) for r in progress.epochs], mode="lines+markers", name=name)
     val_col.plotly_chart(fig, width="stretch", key=f"val_chart_{run_dir.name}")
+    if epochs and epochs[0] == 0:
+        val_col.caption(f"Epoch 0: {_parent_name(run_dir)}'s network on this run's validation people, before any "
+                        "step: what the run started from.")
     return progress
+
+
+def _parent_name(run_dir: Path) -> str:
+    try:
+        return (run_lineage(run_dir) or {}).get("parent", "the parent")
+    except SiameseError:
+        return "the parent"

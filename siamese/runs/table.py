@@ -19,8 +19,8 @@ PROBLEMS = {"failed": "error", "diverged": "error", "interrupted": "warning", "u
 
 
 def run_summary(run_dir: Path) -> dict:
-    """One row of the runs table: the configuration that matters, status, final validation figures and
-    duration (seconds)."""
+    """One row of the runs table: the configuration that matters, status, the run it started from
+    (`lineage_text`), final validation figures and duration (seconds)."""
     run_dir = Path(run_dir)
     config = run_config(run_dir)
     records = read_metrics(RunPaths(run_dir).metrics)
@@ -31,8 +31,9 @@ def run_summary(run_dir: Path) -> dict:
     return {
         "run": run_dir.name, "val_auc": final.get("val_auc"), "val_eer": final.get("val_eer"),
         "oneshot": final.get("oneshot_accuracy"), "status": status.get("status", "unknown"),
+        "started_from": lineage_text(run_lineage(run_dir)),  # the run whose network it began with
         "epochs": final.get("epoch", 0), "seconds": max((r.get("elapsed", 0.0) for r in records), default=0.0),
-        "started_from": lineage_text(run_lineage(run_dir)), "data": config.data, "model": config.model, "loss": config.loss,
+        "data": config.data, "model": config.model, "loss": config.loss,
         "margin": config.margin if config.margin is not None else LOSSES[config.loss].default_margin,
         "distance": config.distance, "dim": config.embedding_dim, "lr": config.lr,
         "batch": f"{config.p}x{config.k}", "processes": status.get("processes", 1), "started": status.get("started"),
@@ -49,13 +50,9 @@ def run_lineage(run_dir: Path) -> dict | None:
     if not config.init_from:
         return None
     parent_dir, weights = parent_files(config.init_from)
-    try:
-        adapted = adapted_people(run_dir)
-    except SiameseError:
-        adapted = []
     return {"parent": parent_dir.name, "parent_dir": parent_dir,
             "weights": "checkpoint" if weights == RunPaths(parent_dir).checkpoint else weights.name,
-            "exists": RunPaths(parent_dir).config.is_file(), "adapted_to": adapted}
+            "exists": RunPaths(parent_dir).config.is_file(), "adapted_to": adapted_to(run_dir)}
 
 
 def lineage_text(lineage: dict | None) -> str:
@@ -70,6 +67,15 @@ def lineage_text(lineage: dict | None) -> str:
     if people:
         text += f", adapted to {people} enrolled {'person' if people == 1 else 'people'}"
     return text
+
+
+def adapted_to(run_dir: Path) -> list[str]:
+    """The enrolled people a run was adapted to (`gallery.adapt`): empty for any other run, and for one whose
+    configuration cannot be read (its page says why elsewhere)."""
+    try:
+        return adapted_people(run_dir)
+    except SiameseError:
+        return []
 
 
 def adaptations_of(run_dir: Path, runs_dir: Path = RUNS_DIR) -> list[Path]:
