@@ -89,6 +89,9 @@ def _watch(adaptation: Path) -> None:
 
 def _outcome(adaptation: Path) -> None:
     progress = read_progress(adaptation)
+    if progress.status == "new":  # its folder was made, its training never started
+        st.warning(f"The adaptation {adaptation.name} was prepared but never started: adapt again.")
+        return
     if progress.status not in ("finished", "stopped"):
         st.error(f"The adaptation {adaptation.name} {progress.status}: {progress.message or 'no message'}")
         return

@@ -131,19 +131,24 @@ class WhoTrains:
     def lines(self) -> list[str]:
         """What the Data page says, one sentence a line."""
         held_out = round(self.with_pairs * self.val_fraction)
-        lines = [f"{self.with_pairs:,} people with two images or more ({self.pair_images:,} images) train and "
+        lines = [f"{_people(self.with_pairs)} with two images or more ({self.pair_images:,} images) train and "
                  f"validate: split by identity, about {self.with_pairs - held_out:,} to train and {held_out:,} "
                  f"held out ({self.val_fraction:.0%}) to validate on, never trained on."]
+        single = _people(self.single)
         if not self.single:
             lines.append("Nobody has a single image.")
         elif self.singletons == "classes":
-            lines.append(f"{self.single:,} people with one image train as classes of their own, with augmented "
-                         "views (singletons = classes); they are never validated on: a genuine pair needs two "
-                         "images.")
+            lines.append(f"{single} with one image {'trains' if self.single == 1 else 'train'} as classes of their "
+                         "own, with augmented views (singletons = classes), and never validate: a genuine pair "
+                         "needs two images.")
         else:
-            lines.append(f"{self.single:,} people with one image are left out (singletons = leave_out); with "
-                         "singletons = classes on the Train page they train as classes of their own.")
+            lines.append(f"{single} with one image {'is' if self.single == 1 else 'are'} left out (singletons = "
+                         "leave_out); with singletons = classes on the Train page they train as classes of their own.")
         return lines
+
+
+def _people(count: int) -> str:
+    return f"{count:,} {'person' if count == 1 else 'people'}"
 
 
 def who_trains(sizes: dict[str, int], singletons: str = "leave_out", val_fraction: float = 0.25) -> WhoTrains:

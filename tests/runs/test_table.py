@@ -13,6 +13,7 @@ from siamese.runs.files import write_json
 from siamese.runs.folder import RunPaths, create_run, save_threshold
 from siamese.runs.table import (
     adaptations_of,
+    adapted_to,
     delete_run,
     epoch_losses,
     lineage_text,
@@ -101,6 +102,9 @@ def test_the_lineage_names_the_parent_its_weights_and_an_adaptation(small_run, t
     assert rows[adapted.name]["started_from"] == "r1, adapted to 2 enrolled people"
     assert rows["child"]["model"] == "compact" and "val_auc" in rows["child"]  # the other columns stay
     assert adaptations_of(small_run, runs) == [adapted] and adaptations_of(child, runs) == []
+    assert adapted_to(adapted) == ["ann", "bob"] and adapted_to(child) == []
+    RunPaths(adapted).config.write_text("{")  # unreadable: no adaptation to speak of, and no crash
+    assert adapted_to(adapted) == [] and adaptations_of(small_run, runs) == []
 
 
 def test_a_deleted_parent_is_named_as_deleted(tmp_path):
