@@ -11,8 +11,8 @@ import streamlit as st
 from siamese.config import OPTIONAL_FIELDS, TrainConfig, form_field
 from siamese.errors import SiameseError
 from siamese.losses import default_margin
-from siamese.runs.folder import run_config
-from siamese.train.parent import inherit, load_parent, network_differences, parent_files
+from siamese.runs.folder import list_runs, run_config
+from siamese.train.parent import inherit, load_parent, network_differences, parent_choices, parent_files
 
 LAYOUT = [("Data", ["more_data", "data_people", "val_fraction", "validate_from", "singletons", "exclude_people"]),
           ("Model", ["model", "embedding_dim", "input_size", "colour", "faces", "normalize", "flip_average"]),
@@ -50,6 +50,19 @@ def forget() -> None:
     """Drop the widgets' values, so the next form starts from its defaults."""
     for name in FIELDS:
         st.session_state.pop(f"cfg_{name}", None)
+
+
+def parents(runs_dir: Path) -> list[tuple[Path, str]]:
+    """The runs a new run can start from (`train.parent.parent_choices`), those whose configuration
+    cannot be read left out (the Runs page says what is wrong with them)."""
+    readable = []
+    for run in list_runs(runs_dir):
+        try:
+            run_config(run)
+            readable.append(run)
+        except SiameseError:
+            continue
+    return parent_choices(readable)
 
 
 def start_from(col, current: str | None, choices: list[tuple[Path, str]]) -> str | None:
