@@ -1,6 +1,8 @@
 """Train: the live run at the top; start from a trained run, presets, the hyperparameters (kept in the link),
 Start, sweeps, resume."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from siamese.config import TrainConfig, form_field, from_query, to_query
@@ -67,8 +69,8 @@ parent_col, parent_why_col = st.columns([3, 5])
 parent = form.start_from(parent_col, values["init_from"], parents)
 values = form.follow_parent(values, parent, data)
 parent_why_col.caption("New weights: the network learns from nothing." if parent is None else
-                       "Its network and recipe fill the form; the dataset and the budget stay this form's. Epoch 0 "
-                       "of the curves is its network on the new validation people, before any step.")
+                       f"{Path(parent).name}'s network and recipe fill the form; the dataset and the budget stay "
+                       "this form's. Epoch 0 of the curves is its network on the new people, before any step.")
 
 FINE_TUNE = "Fine-tune a trained run"
 preset_col, apply_col, why_col = st.columns([2, 1, 5])
@@ -97,6 +99,10 @@ st.session_state.data_source = config.data
 st.caption("The configuration is in the address bar: copy the link to share it.")
 if misfit := form.parent_problem(config, parents):
     st.error(misfit)
+    if parent in {str(path) for path, _ in parents}:
+        st.button(f"Take {Path(parent).name}'s network", on_click=form.take_network, args=(config.to_dict(), parent))
+if failed := st.session_state.pop("cfg_take_failed", None):
+    st.error(f"The network was not taken: {failed}")
 
 start_col, sweep_field_col, sweep_values_col, sweep_start_col = st.columns([1, 1, 2, 1])
 if start_col.button("Start training", type="primary", disabled=busy or bool(misfit),

@@ -12,14 +12,21 @@ from siamese.config import OPTIONAL_FIELDS, TrainConfig, form_field
 from siamese.errors import SiameseError
 from siamese.losses import default_margin
 from siamese.runs.folder import list_runs, run_config
-from siamese.train.parent import inherit, load_parent, network_differences, parent_choices, parent_files
+from siamese.train.parent import (
+    NETWORK_FIELDS,
+    inherit,
+    load_parent,
+    network_differences,
+    parent_choices,
+    parent_files,
+)
 
 LAYOUT = [("Data", ["more_data", "data_people", "val_fraction", "validate_from", "singletons", "exclude_people"]),
           ("Model", ["model", "embedding_dim", "input_size", "colour", "faces", "normalize", "flip_average"]),
           ("Loss", ["loss", "margin", "mining", "distance"]),
           ("Optimisation", ["optimizer", "lr", "lr_schedule", "weight_decay", "freeze_epochs", "p", "k", "sampler"]),
-          ("Budget and augmentation", ["epochs", "max_seconds", "augment", "augmentation", "augment_strength",
-                                       "grey_fraction", "seed"])]
+          ("Training", ["epochs", "max_seconds", "augment", "augmentation", "augment_strength",
+                        "grey_fraction", "seed"])]
 FIELDS = [name for _, names in LAYOUT for name in names]
 # What an empty optional field means, said in the widget.
 EMPTY = {"max_seconds": "no limit", "exclude_people": "nobody", "more_data": "no other dataset",
@@ -118,8 +125,16 @@ def parent_problem(config: TrainConfig, choices: list[tuple[Path, str]]) -> str 
     if not differences:
         return None
     return (f"The form's network differs from {run_dir.name}'s, so its weights cannot be loaded: "
-            f"{'; '.join(differences)}. Set these back (choose {run_dir.name} again in Start from to take its "
-            "network), or start from new weights.")
+            f"{'; '.join(differences)}. Take its network back, or start from new weights.")
+
+
+def take_network(values: dict, parent: str) -> None:
+    """Set the form's network fields back to the parent's, keeping every other value (a button's callback:
+    it runs before the widgets are drawn again)."""
+    try:
+        fill(inherit(values, parent, keep=tuple(set(values) - set(NETWORK_FIELDS))))
+    except SiameseError as exc:
+        st.session_state.cfg_take_failed = str(exc)
 
 
 def config_form(values: dict) -> dict:

@@ -111,11 +111,15 @@ def test_choosing_a_run_to_start_from_fills_the_form_with_its_network_and_start_
 def test_a_network_that_differs_from_the_parents_is_named_and_start_waits(own_world):
     at = own_world.open("Train")
     start_from(at, own_world.run)
-    at.number_input(key="cfg_input_size").set_value(64).run()
+    at.number_input(key="cfg_input_size").set_value(64)
+    at.number_input(key="cfg_lr").set_value(0.01).run()
     assert "The form's network differs from tiny's, so its weights cannot be loaded: input_size 32 (this run: 64)" \
         in texts(at.error)
     assert button(at, "Start training").disabled and button(at, "Start sweep").disabled
-    start_from(at, own_world.run)  # the same run again is no change: the form keeps what was typed
+    button(at, "Take tiny's network").click().run()  # its network back; the rest as typed
+    assert not at.error and not button(at, "Start training").disabled
+    assert (at.number_input(key="cfg_input_size").value, at.number_input(key="cfg_lr").value) == (32, 0.01)
+    at.number_input(key="cfg_input_size").set_value(64).run()
     at.selectbox(key="cfg_init_from").set_value(None).run()  # new weights: any network goes
     assert not at.error and not button(at, "Start training").disabled
     assert at.number_input(key="cfg_input_size").value == 64
