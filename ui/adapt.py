@@ -54,7 +54,7 @@ def _start(run: Path, busy: bool) -> None:
     except GalleryError as exc:
         st.info(f"Cannot adapt yet: {exc}.")
         return
-    seconds_col, button_col = st.columns([1, 2])
+    seconds_col, button_col = st.columns([1, 2], vertical_alignment="bottom")
     seconds = seconds_col.number_input("Seconds of training", min_value=5, max_value=3600, value=SECONDS, step=5,
                                        key="adapt_seconds")
     why = "A run is training; wait for it to end, or stop it on the Train page" if busy else None
