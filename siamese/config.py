@@ -25,8 +25,14 @@ from .models import MODELS
 from .optim import OPTIMIZERS, SCHEDULES
 from .sampling import SAMPLERS
 
-# Fields where None means "the loss's default" (margin), "no limit" (max_seconds) or "nobody" (exclude_people).
-OPTIONAL_FIELDS = ("margin", "max_seconds", "exclude_people")
+# Fields where None means "the loss's default" (margin), "no limit" (max_seconds), "nobody" (exclude_people),
+# "no other dataset" (more_data), "new weights" (init_from) or "all of them" (data_people).
+OPTIONAL_FIELDS = ("margin", "max_seconds", "exclude_people", "more_data", "init_from", "data_people")
+# What single-image identities do in training, and which sources validation identities are drawn from.
+SINGLETON_MODES = ("leave_out", "classes")
+VALIDATE_FROM = ("each", "data")
+# `more_data` names several datasets separated by this (a character no folder name of a dataset needs).
+SOURCE_SEPARATOR = ";"
 MARGIN_HELP = ("loss margin; unset: the loss's default (" +
                ", ".join(f"{name} {cls.default_margin}" for name, cls in LOSSES.items()
                          if cls.default_margin is not None) + ")")
@@ -43,6 +49,12 @@ class TrainConfig:
     embedding_dim: int = _field(128, "size of the embedding vector")
     input_size: int = _field(32, "images are resized to input_size x input_size pixels")
     colour: str = _field("grey", "colour mode the images are converted to", choices=COLOURS)
+    more_data: str | None = _field(None, "more datasets trained on beside data, separated by ';' (e.g. a folder "
+                                   "of your own people beside LFW): each has its faces cut as its images "
+                                   "need, and its people are its own (named source/person)")
+    data_people: int | None = _field(None, "train and validate on a seeded sample of this many people of data "
+                                     "(whole identities); unset: all of them. An adaptation samples its base "
+                                     "dataset so that the enrolled people are a fair share of every batch")
     faces: str = _field("auto", "how faces are cut from the images: align detects each face and aligns it on "
                         "its five landmarks (photographs), whole takes each image as it is (face crops, like "
                         "ORL's); auto aligns images over 160 px and takes smaller ones whole", choices=FACE_CUTS)
@@ -73,9 +85,20 @@ class TrainConfig:
                                   "all three channels), so that the model leans less on colour, which "
                                   "cameras and lighting change")
     val_fraction: float = _field(0.25, "fraction of identities held out for validation")
+    validate_from: str = _field("each", "which datasets validation identities are held out from: each (every "
+                                "dataset with 4 people or more), or data only (the others train whole: an "
+                                "adaptation to enrolled people)", choices=VALIDATE_FROM)
+    singletons: str = _field("leave_out", "identities with a single image: left out, or trained on as classes "
+                             "of their own, with augmented views (uniform batches with CosFace or ArcFace; "
+                             "P x K batches need two images); never validated on", choices=SINGLETON_MODES)
     exclude_people: str | None = _field(None, "a people file (LFW's format, one name a line, or a pairs file) "
                                         "whose people are kept out of training and validation: a protocol's "
                                         "test people")
+    init_from: str | None = _field(None, "a trained run (its folder, or one of its snapshot files) whose "
+                                   "embedding network this run starts from; the loss's own parameters "
+                                   "start new for the new people")
+    freeze_epochs: int = _field(0, "with init_from: epochs at the start in which the early layers (all but "
+                                "the last stage and the embedding layer) stay frozen")
     seed: int = _field(0, "random seed for the split, sampling, augmentation and initial weights")
     device: str = _field("auto", "auto picks CUDA, then MPS, then the CPU", choices=DEVICES)
     precision: str = _field("fp32", "arithmetic of the network in training: fp32, bf16, or auto (bf16 where the "
@@ -105,12 +128,23 @@ class TrainConfig:
         _check(self.k >= 2, "k", "a batch needs at least 2 images per identity for genuine pairs")
         _check(self.epochs >= 1, "epochs", "must be at least 1")
         _check(self.eval_every >= 1, "eval_every", "must be at least 1")
+        _check(self.freeze_epochs >= 0, "freeze_epochs", "must be zero or more")
+        _check(self.data_people is None or self.data_people >= 4, "data_people",
+               "must be at least 4 (2 to train, 2 to validate), or unset for all")
         _check(self.max_seconds is None or self.max_seconds > 0, "max_seconds", "must be positive")
         _check(0 <= self.augment_strength <= 3, "augment_strength", "must be between 0 and 3")
         _check(0 <= self.grey_fraction <= 1, "grey_fraction", "must be between 0 and 1")
         _check(0 < self.val_fraction < 1, "val_fraction", "must be between 0 and 1")
         _check(self.loader_workers >= 0, "loader_workers", "must be zero (decode in the training process) or more")
         _check(bool(str(self.data).strip()), "data", "is empty; name a dataset, a folder or a .zip")
+        _check(self.init_from is None or bool(str(self.init_from).strip()), "init_from",
+               "is empty; name a trained run's folder, or leave it unset")
+
+    @property
+    def sources(self) -> list[str]:
+        """Every dataset the run trains on: `data`, then those of `more_data`, in order."""
+        more = [part.strip() for part in (self.more_data or "").split(SOURCE_SEPARATOR)]
+        return [self.data] + [part for part in more if part]
 
     @property
     def in_channels(self) -> int:
@@ -147,7 +181,7 @@ def pipeline_steps(config: TrainConfig) -> list[tuple[str, str]]:
     """The pipeline a configuration describes, step by step: (step, what this configuration does there)."""
     margin = config.margin if config.margin is not None else LOSSES[config.loss].default_margin
     return [
-        ("data", f"{config.data}; identities split {1 - config.val_fraction:.0%} / {config.val_fraction:.0%} "
+        ("data", f"{' + '.join(config.sources)}; identities split {1 - config.val_fraction:.0%} / {config.val_fraction:.0%} "
                  "train / validation"),
         ("sampling", f"P x K = {config.p} identities x {config.k} images a batch"),
         ("model", f"{config.model}, {config.embedding_dim}-d, {config.input_size} px {config.colour}"),
@@ -178,6 +212,10 @@ class FormField:
     minimum: float = 0.0
 
 
+# Smallest values of the counts that may be below 1 (or must be above it), for forms; `validate` agrees.
+INT_MINIMUMS = {"seed": 0, "freeze_epochs": 0, "data_people": 4}
+
+
 def form_field(name: str) -> FormField:
     """The form description of field `name`, from the dataclass itself."""
     f = next(f for f in fields(TrainConfig) if f.name == name)
@@ -188,7 +226,7 @@ def form_field(name: str) -> FormField:
     if kind is bool:
         return FormField(name, label, help_text, "bool")
     if kind is int:
-        return FormField(name, label, help_text, "int", minimum=0 if name == "seed" else 1)
+        return FormField(name, label, help_text, "int", minimum=INT_MINIMUMS.get(name, 1))
     if kind is str:
         return FormField(name, label, help_text, "text")
     return FormField(name, label, help_text, "optional" if name in OPTIONAL_FIELDS else "float")

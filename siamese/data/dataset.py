@@ -61,9 +61,10 @@ class FaceDataset:
 
 
 def decode_identities(identities: dict[str, list[Path]], size: int, colour: str, name: str,
-                      problems: list[str] | None = None) -> FaceDataset:
+                      problems: list[str] | None = None, min_images: int = 2) -> FaceDataset:
     """Decode the image files of each identity into one dataset, skipping unreadable images and
-    identities left with fewer than 2 images; every skip is listed in `problems` and logged."""
+    identities left with fewer than `min_images` images (2: those that give a genuine pair; 1 keeps
+    single-image identities, for training only); every skip is listed in `problems` and logged."""
     images, labels, paths, kept, too_few = [], [], [], [], []
     problems = list(problems or [])
     for identity, files in identities.items():
@@ -73,7 +74,7 @@ def decode_identities(identities: dict[str, list[Path]], size: int, colour: str,
                 decoded.append((load_image(path, size, colour), str(path)))
             except ImageError as exc:
                 problems.append(f"skipped {exc}")
-        if len(decoded) < 2:
+        if len(decoded) < min_images or not decoded:
             too_few.append((identity, len(decoded)))
             continue
         for tensor, path in decoded:
@@ -81,21 +82,36 @@ def decode_identities(identities: dict[str, list[Path]], size: int, colour: str,
             labels.append(len(kept))
             paths.append(path)
         kept.append(identity)
-    problems += _too_few_message(too_few)
+    problems += _too_few_message(too_few, min_images)
     for problem in problems:
         log.warning(problem)
     return _finish(images, labels, kept, paths, name, problems)
 
 
-def _too_few_message(too_few: list[tuple[str, int]]) -> list[str]:
-    """Identities left out for want of two images: one line each when few, one line in all when many
-    (most people in a news-photo set such as LFW have a single photograph)."""
+def _too_few_message(too_few: list[tuple[str, int]], min_images: int = 2) -> list[str]:
+    """Identities left out for want of images: one line each when few, one line in all when many (most
+    people in a news-photo set such as LFW have a single photograph)."""
+    why = ("at least 2 are needed for genuine pairs (set singletons to 'classes' to train on them)"
+           if min_images >= 2 else "none could be read")
     if len(too_few) <= 5:
-        return [f"identity '{name}' has {count} readable image(s); at least 2 are needed for genuine pairs, "
-                "so it was left out" for name, count in too_few]
+        return [f"identity '{name}' has {count} readable image(s); {why}, so it was left out"
+                for name, count in too_few]
     names = ", ".join(f"'{name}'" for name, _ in too_few[:3])
-    return [f"{len(too_few):,} identities have fewer than 2 readable images ({names}, …); at least 2 are "
-            "needed for genuine pairs, so they were left out"]
+    return [f"{len(too_few):,} identities have fewer than {max(min_images, 1)} readable images ({names}, …); "
+            f"{why}, so they were left out"]
+
+
+def concat_datasets(datasets: list[FaceDataset], name: str) -> FaceDataset:
+    """Several decoded datasets as one, identities in order (their names must differ: `data.mix` prefixes
+    them by source), labels renumbered; images of different sizes or colours are refused."""
+    shapes = {tuple(d.images.shape[1:]) for d in datasets}
+    if len(shapes) > 1:
+        raise DatasetError(f"datasets decoded at different sizes or colours cannot be joined: {sorted(shapes)}")
+    offsets = np.cumsum([0] + [len(d.identities) for d in datasets[:-1]]).tolist()
+    return FaceDataset(torch.cat([d.images for d in datasets]),
+                       torch.cat([d.labels + offset for d, offset in zip(datasets, offsets)]),
+                       [name for d in datasets for name in d.identities], [p for d in datasets for p in d.paths],
+                       name, [problem for d in datasets for problem in d.problems])
 
 
 class ImageFiles(torch.utils.data.Dataset):

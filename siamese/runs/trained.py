@@ -11,6 +11,7 @@ import torch
 
 from ..config import TrainConfig
 from ..data.dataset import FaceDataset
+from ..data.mix import load_recorded
 from ..data.sources import open_source
 from ..device import pick_device
 from ..distances import Distance
@@ -75,17 +76,22 @@ def recorded_faces(run_dir: Path, split: dict) -> str:
 def run_dataset(run_dir: str | Path, split: str = "validation", data: str | None = None,
                 data_dir: str | Path = "data", config: TrainConfig | None = None) -> FaceDataset:
     """The images a run was trained or validated on, prepared at its input size and colour with its faces
-    cut as in training: the 'validation' or 'train' identities recorded in its split, or 'all'. With
+    cut as in training: the 'validation' or 'train' identities recorded in its split, or 'all' (of a run on
+    several datasets: everyone it trained or validated on, each from their own dataset). With
     `data`, another dataset, through the same face pipeline. Only the identities asked for are decoded, so
     a large streamed dataset is not read whole."""
     config = config or run_config(Path(run_dir))
     record = read_json(RunPaths(Path(run_dir)).split)
     cut = recorded_faces(Path(run_dir), record)
-    if data or split == "all":
+    sources = record.get("sources", [])
+    if data or (split == "all" and len(sources) < 2):
         source = open_source(data or config.data, data_dir)
         return source.load(config.input_size, config.colour, cut=cut if source.folder is not None else "whole")
-    recorded = record["validation" if split == "validation" else "train"]
+    recorded = record["train"] + record["validation"] if split == "all" else \
+        record["validation" if split == "validation" else "train"]
     try:
+        if len(sources) > 1:  # a run on several datasets: each person from their own, cut as it was
+            return load_recorded(sources, recorded, config.input_size, config.colour, data_dir)
         return open_source(config.data, data_dir).load(config.input_size, config.colour, recorded, cut=cut)
     except DatasetError as exc:
         raise DatasetError(f"run {Path(run_dir).name} was trained on '{config.data}', which cannot be used now "

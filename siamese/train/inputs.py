@@ -6,17 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from ..config import TrainConfig
-from ..data.dataset import FaceDataset, ImageFiles, decode_identities
+from ..data.dataset import FaceDataset, ImageFiles, concat_datasets, decode_identities
 from ..data.folders import FolderScan
+from ..data.mix import load_source, scan_source, source_of, training_sources
 from ..data.protocol_files import read_people
-from ..data.sources import Progress, open_source
+from ..data.sources import Progress
 from ..data.split import sample_identities, split_identities
 from ..errors import DatasetError
-from ..faces.cache import resolve_cut
 from ..sampling import PKSampler
 
 # data_loading=auto streams folders with more images than this (about 20 MB decoded at 32x32 grey, but
@@ -30,32 +31,96 @@ Batches = Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]
 
 def prepare_data(config: TrainConfig, data_dir: str | Path = "data", progress: Progress | None = None
                  ) -> tuple[FaceDataset | ImageFiles, FaceDataset, dict]:
-    """Load the dataset, its faces cut as the configuration says (`faces.cache.resolve_cut`), leave out
-    the excluded people, and split the rest by identity: (train, validation, split record). The training
-    side is an `ImageFiles` when the folder is streamed from disk (see `streams`), else decoded in memory.
+    """Load the datasets (`config.sources`: `data`, then `more_data`), each with its faces cut as it needs
+    (`data.mix`), leave out the excluded people of `data`, and split each dataset by identity (validation
+    from each, or from `data` only: `validate_from`): (train, validation, split record). Single-image
+    identities train as classes of their own when `singletons` says so, never validate. The training side
+    is an `ImageFiles` when the folders are streamed from disk (see `streams`), else decoded in memory.
     `progress(done, total)` follows the face detection of a folder prepared for the first time."""
-    source = open_source(config.data, data_dir)
-    cut, reason = resolve_cut(config.faces, source.folder, source.name)
-    record = {"dataset": source.label, "faces": cut, "faces_reason": reason}
-    if source.folder is None:
-        dataset = source.load(config.input_size, config.colour, cut=cut)
-        identities, problems = dataset.identities, list(dataset.problems)
-    else:
-        scan = source.images(cut, progress)
-        identities, problems = list(scan.identities), list(scan.problems)
-    excluded = _excluded(config, identities)
+    parts = training_sources(config.sources, config.faces, data_dir)
+    name = parts[0].source.label
+    record = {"dataset": name, "faces": parts[0].cut, "faces_reason": parts[0].reason,
+              "sources": [part.record() for part in parts]}
+    min_images = 1 if config.singletons == "classes" else 2
+    # A folder is listed (its faces prepared) and decoded later, all folders at once; a built-in is decoded.
+    loaded = [scan_source(part, progress) or load_source(part, config.input_size, config.colour, min_images)
+              for part in parts]
+    excluded = _excluded(config, list(loaded[0].identities))
     record["excluded"] = sorted(excluded)
-    if source.folder is not None:
-        kept = {name: files for name, files in scan.identities.items() if name not in excluded}
-        if streams(config, scan):
-            return _streamed_data(config, FolderScan(kept, scan.skipped_files, problems), record)
-        dataset = decode_identities(kept, config.input_size, config.colour, source.label, problems)
-        problems = dataset.problems
+    loaded[0] = _sampled(_without(loaded[0], excluded), config.data_people, min_images, config.seed)
+    if all(isinstance(part, FolderScan) for part in loaded):
+        merged = FolderScan({identity: files for scan in loaded for identity, files in scan.identities.items()},
+                            sum(scan.skipped_files for scan in loaded),
+                            [problem for scan in loaded for problem in scan.problems])
+        if streams(config, merged):
+            return _streamed_data(config, merged, record, min_images)
+        dataset = decode_identities(merged.identities, config.input_size, config.colour, name, merged.problems,
+                                    min_images)
     else:
-        dataset = dataset.subset([name for name in identities if name not in excluded])
-    train_ids, val_ids = split_identities(dataset.identities, config.val_fraction, config.seed)
-    split = {**record, "train": train_ids, "validation": val_ids, "problems": problems}
+        decoded = [decode_identities(part.identities, config.input_size, config.colour, name, part.problems,
+                                     min_images) if isinstance(part, FolderScan) else part for part in loaded]
+        dataset = concat_datasets(decoded, name) if len(decoded) > 1 else decoded[0]
+    train_ids, val_ids, notes = split_sources(dataset.counts(), record["sources"], config)
+    split = {**record, "train": train_ids, "validation": val_ids, "problems": dataset.problems + notes,
+             **_composition(dataset.counts(), record["sources"], train_ids, val_ids)}
     return dataset.subset(train_ids), dataset.subset(val_ids), split
+
+
+def split_sources(counts: dict[str, int], sources: list[dict], config: TrainConfig
+                  ) -> tuple[list[str], list[str], list[str]]:
+    """(train identities, validation identities, notes): each dataset's identities with two images or more
+    split by identity (`split_identities`), when validation is drawn from it; a dataset that is not (or has
+    too few people to hold any out) trains whole; single-image identities always train."""
+    train, val, notes = [], [], []
+    for i, record in enumerate(sources):
+        mine = [name for name in counts if source_of(name, sources) is record]
+        pairs = [name for name in mine if counts[name] >= 2]
+        singles = [name for name in mine if counts[name] < 2]
+        validated = i == 0 or (config.validate_from == "each" and len(pairs) >= 4)
+        if validated:
+            t, v = split_identities(pairs, config.val_fraction, config.seed)
+        else:
+            t, v = pairs, []
+            if config.validate_from == "each" and pairs:
+                notes.append(f"{record['label']} has {len(pairs)} people with two images or more: too few to "
+                             "hold any out for validation, so all of them train")
+        if not mine:
+            notes.append(f"{record['label']}: no identity with a readable image; it adds nothing")
+        train += t + singles
+        val += v
+    return sorted(train), sorted(val), notes
+
+
+def _composition(counts: dict[str, int], sources: list[dict], train: list[str], val: list[str]) -> dict:
+    """What trains and validates, by dataset: people, their images, and the single-image people among them."""
+    train_set, val_set = set(train), set(val)
+    rows = []
+    for record in sources:
+        mine = [name for name in counts if source_of(name, sources) is record]
+        rows.append({**record, "train_people": sum(n in train_set for n in mine),
+                     "train_images": sum(counts[n] for n in mine if n in train_set),
+                     "single_image_people": sum(counts[n] == 1 for n in mine),
+                     "validation_people": sum(n in val_set for n in mine)})
+    return {"sources": rows, "single_image_people": sum(row["single_image_people"] for row in rows)}
+
+
+def _without(part: FolderScan | FaceDataset, excluded: set[str]) -> FolderScan | FaceDataset:
+    if isinstance(part, FaceDataset):
+        return part.subset([name for name in part.identities if name not in excluded])
+    return FolderScan({n: files for n, files in part.identities.items() if n not in excluded}, part.skipped_files,
+                      part.problems)
+
+
+def _sampled(part: FolderScan | FaceDataset, people: int | None, min_images: int, seed: int
+             ) -> FolderScan | FaceDataset:
+    """A seeded sample of `people` identities of a source (of those with `min_images` images or more), in
+    their order; the source itself when it holds no more."""
+    counts = part.counts() if isinstance(part, FaceDataset) else {n: len(f) for n, f in part.identities.items()}
+    names = [name for name, count in counts.items() if count >= min_images]
+    if people is None or len(names) <= people:
+        return part
+    chosen = {names[i] for i in np.random.default_rng(seed).permutation(len(names))[:people]}
+    return _without(part, set(counts) - chosen)
 
 
 def _excluded(config: TrainConfig, identities: list[str]) -> set[str]:
@@ -80,13 +145,16 @@ def streams(config: TrainConfig, scan: FolderScan) -> bool:
     return scan.images > STREAM_ABOVE_IMAGES
 
 
-def _streamed_data(config: TrainConfig, scan: FolderScan, record: dict) -> tuple[ImageFiles, FaceDataset, dict]:
+def _streamed_data(config: TrainConfig, scan: FolderScan, record: dict, min_images: int
+                   ) -> tuple[ImageFiles, FaceDataset, dict]:
     name = record["dataset"]
-    usable = {identity: files for identity, files in scan.identities.items() if len(files) >= 2}
+    usable = {identity: files for identity, files in scan.identities.items() if len(files) >= min_images}
     problems = list(scan.problems)
     if len(usable) < len(scan.identities):
-        problems.append(f"{len(scan.identities) - len(usable)} identit(ies) with fewer than 2 images were left out")
-    train_ids, val_ids = split_identities(sorted(usable), config.val_fraction, config.seed)
+        problems.append(f"{len(scan.identities) - len(usable)} identit(ies) with fewer than {min_images} images "
+                        "were left out")
+    counts = {identity: len(files) for identity, files in usable.items()}
+    train_ids, val_ids, notes = split_sources(counts, record["sources"], config)
     # Validation runs every epoch on rank 0 while the others wait: a seeded sample of held-out identities,
     # decoded once, keeps it to seconds however large the dataset.
     val_files = sample_identities({identity: usable[identity] for identity in val_ids}, VALIDATION_MAX_IMAGES,
@@ -96,8 +164,8 @@ def _streamed_data(config: TrainConfig, scan: FolderScan, record: dict) -> tuple
     val_set = decode_identities(val_files, config.input_size, config.colour, name)
     train_set = ImageFiles({identity: usable[identity] for identity in train_ids}, config.input_size,
                            config.colour, name)
-    split = {**record, "train": train_ids, "validation": val_set.identities, "problems": problems,
-             "streamed": True}
+    split = {**record, "train": train_ids, "validation": val_set.identities, "problems": problems + notes,
+             "streamed": True, **_composition(counts, record["sources"], train_ids, val_set.identities)}
     return train_set, val_set, split
 
 
