@@ -1,5 +1,5 @@
-"""Command line: `python -m siamese train | evaluate | prepare | sweep | embed | enroll | verify | identify |
-explain | remove`."""
+"""Command line: `python -m siamese train | adapt | evaluate | prepare | sweep | embed | enroll | verify |
+identify | explain | remove`."""
 
 from __future__ import annotations
 
@@ -104,12 +104,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _new_config(values: dict, data_dir: str) -> TrainConfig:
-    """The configuration of a new run: the defaults for its dataset (`recipes.defaults_for`), then the
-    options given."""
+    """The configuration of a new run: the defaults for its dataset (`recipes.defaults_for`), then, when it
+    starts from another run (--init-from), that run's network and recipe, then the options given."""
     from .recipes import defaults_for
+    from .train.parent import inherit
 
     data = values.get("data", TrainConfig().data)
     defaults, _ = defaults_for(data, data_dir, values.get("faces", "auto"))
+    if values.get("init_from"):
+        return TrainConfig.from_dict(inherit({**defaults, **values}, values["init_from"], tuple(values)))
     return TrainConfig.from_dict({**defaults, **values})
 
 
@@ -199,6 +202,32 @@ def cmd_prepare(args: argparse.Namespace) -> int:
                              workers=args.workers)
     print(json.dumps({"faces": str(prepared.root), "photos": prepared.photos, "no_face": len(prepared.no_face),
                       "unreadable": len(prepared.unreadable), "seconds": round(prepared.seconds, 1)}))
+    return 0
+
+
+def cmd_adapt(args: argparse.Namespace) -> int:
+    """Adapt a run's model to a gallery's people: a new run, trained from it on their crops beside its own
+    dataset, then the gallery embedded by the new model and its thresholds calibrated on it again."""
+    from .gallery import Gallery
+    from .gallery.adapt import ADAPTED_NOTE, create_adaptation
+    from .runs.folder import run_config
+    from .runs.trained import load_trained
+    from .train.loop import train
+
+    out = Path(args.out) if args.out else None
+    run_dir = create_adaptation(args.run, args.gallery, out.parent if out else Path("runs"), args.max_seconds,
+                                args.seed, out.name if out else None, args.epochs)
+    print(f"run folder: {run_dir}", file=sys.stderr)
+    with _sigterm_as_interrupt():
+        result = train(run_config(run_dir), run_dir, None if args.quiet else ConsoleProgress(), args.data_dir)
+    if result.status not in ("finished", "stopped"):
+        print(json.dumps({"run": str(run_dir), "status": result.status, "message": result.message}))
+        return 3
+    enrolled = Gallery(args.gallery, load_trained(run_dir)).now()  # embeds the gallery by the new model
+    print(json.dumps({"run": str(run_dir), "status": result.status, "epochs": result.epochs,
+                      "seconds": round(result.seconds, 2), "people": len(enrolled.identities()),
+                      "images": len(enrolled.names), "val_auc": result.final["val_auc"] if result.final else None,
+                      "note": ADAPTED_NOTE}))
     return 0
 
 
@@ -345,6 +374,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", help="carry on training this run folder from its checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("adapt", help="adapt a run's model to the people of a gallery: a short run from it on "
+                       "their enrolled crops (beside a sample of its own dataset), the gallery embedded again")
+    p.add_argument("--run", required=True, help="run folder of the model to adapt")
+    p.add_argument("--gallery", default="gallery", help="gallery folder of the people (default: gallery)")
+    p.add_argument("--max-seconds", type=float, default=60.0, help="training time (default: 60)")
+    p.add_argument("--epochs", type=int, help="train at most this many epochs (default: as many as the time "
+                   "allows)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--out", help="run folder to create (default: runs/<run>-adapted)")
+    p.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
+    p.set_defaults(func=cmd_adapt)
 
     p = sub.add_parser("evaluate", help="print a run's verification figures as JSON: on its validation "
                        "identities, a pairs file (LFW's protocols), or another dataset")

@@ -203,6 +203,33 @@ def build_model(config: TrainConfig) -> Embedder:
     return Embedder(backbone, config.normalize, config.flip_average).to(memory_format=torch.channels_last)
 
 
+def early_layers(model: Embedder) -> list[nn.Module]:
+    """The layers a fine-tuning may keep frozen: every layer before the backbone's last stage (the last
+    layer holding a full convolution; the depthwise head of the face ResNets is not one), so the last
+    stage and the embedding layer adapt to new people while the generic features stay. A backbone of a
+    single block (Koch's features) is looked into."""
+    units = list(model.backbone.children())
+    while sum(1 for u in units if any(True for _ in u.parameters())) < 3 and any(
+            len(list(u.children())) > 1 for u in units):
+        units = [child for u in units for child in (list(u.children()) or [u])]
+
+    def is_stage(unit: nn.Module) -> bool:
+        return any(isinstance(m, nn.Conv2d) and m.groups == 1 for m in unit.modules())
+
+    stages = [i for i, unit in enumerate(units) if is_stage(unit)]
+    last = stages[-1] if stages else len(units) - 1
+    return [unit for unit in units[:last] if any(True for _ in unit.parameters())]
+
+
+def freeze_layers(layers: list[nn.Module], frozen: bool) -> None:
+    """Freeze (or free) `layers`: no gradient for their weights, and their batch-norm statistics held (eval
+    mode), so what they learned on the parent's people is kept exactly."""
+    for layer in layers:
+        layer.train(not frozen)
+        for parameter in layer.parameters():
+            parameter.requires_grad_(not frozen)
+
+
 def to_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 images in 0..255 as float in [0, 1], the range augmentation works in; floats pass as they are."""
     return images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()

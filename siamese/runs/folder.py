@@ -43,17 +43,17 @@ class RunPaths:
     def embeddings(self) -> Path: return self.root / "embeddings"
 
 
-def new_run_dir(runs_dir: Path = RUNS_DIR, name: str | None = None) -> Path:
-    """Create a fresh run folder: the one place runs are named. Without a name, one from the time. The
-    name is claimed by creating the folder, so two trainings started in the same second (two tabs, or
-    the command line and the dashboard) get two folders."""
+def new_run_dir(runs_dir: Path = RUNS_DIR, name: str | None = None, base: str | None = None) -> Path:
+    """Create a fresh run folder: the one place runs are named. Without a name, `base` or one from the
+    time, with '-1', '-2', ... when taken. The name is claimed by creating the folder, so two trainings
+    started in the same second (two tabs, or the command line and the dashboard) get two folders."""
     runs_dir = Path(runs_dir)
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"cannot create {runs_dir}: {exc.strerror or exc}. Check that {runs_dir} is a folder "
                        "that is writable and the disk is not full.") from None
-    base = name or time.strftime("%Y%m%d-%H%M%S")
+    base = name or base or time.strftime("%Y%m%d-%H%M%S")
     if not RUN_ID.match(base):
         raise RunError(f"run name {base!r}: use letters, digits, '.', '_' and '-' (at most 100)")
     for attempt in range(1000):

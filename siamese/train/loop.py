@@ -30,7 +30,7 @@ from ..device import uses_bf16
 from ..errors import RunError
 from ..evaluate.scores import evaluate_embeddings, score_pairs
 from ..losses import build_loss, pair_distance_fn
-from ..models import build_model, embed_images, to_input, to_unit
+from ..models import build_model, early_layers, embed_images, freeze_layers, to_input, to_unit
 from ..optim import build_optimizer, set_learning_rate
 from ..runs import embedded
 from ..runs.files import append_metrics, load_torch, save_torch, write_json
@@ -39,6 +39,7 @@ from ..runs.status import write_status
 from ..sampling import PKSampler, UniformSampler, build_sampler
 from .distributed import World, init_world
 from .inputs import batch_source, prepare_data
+from .parent import check_fit, imprint_centres, load_parent
 
 Callback = Callable[[dict], None]
 
@@ -158,9 +159,13 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                              ranges=AUGMENTATIONS[config.augmentation], grey_fraction=config.grey_fraction))
     if resume:
         _restore(paths, world, state)
-    elif world.is_main:
-        config.save(paths.config)
-        write_json(paths.split, {**split, "processes": world.size})
+    else:
+        if config.init_from:
+            _start_from_parent(config, model, split, world)
+            imprint_centres(loss_fn, model, train_set, device)
+        if world.is_main:
+            config.save(paths.config)
+            write_json(paths.split, {**split, "processes": world.size})
     if world.is_main and not embedded.images_file(paths.root, "validation").is_file():
         embedded.keep(lambda: embedded.save_images(paths.root, "validation", val_set), "the validation images")
     if world.is_main:
@@ -178,9 +183,19 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     validate = lambda losses: validation(state, losses, start)  # noqa: E731
     final, ending = None, None  # ending: (status, message) once the run ends before the epoch limit
     sync = SYNC_STEPS.get(device.type, 1)
+    if config.init_from and state.step == 0 and world.is_main:
+        # Epoch 0: the parent's network on this run's validation people, before any step, so the curves
+        # show what fine-tuning gained.
+        final = validate([])
+        append_metrics(paths.metrics, final)
+        notify(final)
+        if _snapshot_small(model):
+            validation.keep(paths, _save_snapshot(paths, state), state)
+    frozen = early_layers(model) if config.freeze_epochs else []
     with _StopFlag(paths.stop, watch_file=world.is_main) as stop:
         while state.epoch < config.epochs and ending is None:
             state.epoch += 1
+            freeze_layers(frozen, state.epoch <= config.freeze_epochs)
             losses, pending = [], []  # pending: losses on the device since the ranks last agreed
             tick = time.perf_counter()  # a step's time includes waiting for its batch (sampling, decoding)
             for images, labels in batches():
@@ -235,6 +250,25 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         notify(end)
     return TrainResult(paths.root, status, message, state.epoch, state.step, time.perf_counter() - start,
                        final, model)
+
+
+def _start_from_parent(config: TrainConfig, model: torch.nn.Module, split: dict, world: World) -> None:
+    """Load the parent's network weights into `model` (every rank reads them from rank 0), after checking
+    they fit; a warning about the parent joins the split's problems."""
+    if config.freeze_epochs and world.distributed:
+        raise RunError("freeze_epochs is not supported under torchrun (every process must train the same "
+                       "parameters); set it to 0")
+    parent = load_parent(config.init_from) if world.is_main else None
+    if world.is_main:
+        split["problems"] = list(split.get("problems", [])) + check_fit(parent, config, split["faces"])
+        split["parent"] = {"run": str(parent.run_dir), "weights": str(parent.weights),
+                           "data": parent.config.data}
+    state = world.broadcast(parent.state if world.is_main else None)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise RunError(f"init_from: {config.init_from}'s weights do not fit this network "
+                       f"({str(exc).splitlines()[0]})") from None
 
 
 class _FaceProgress:
