@@ -8,10 +8,11 @@ import streamlit as st
 from siamese.config import TrainConfig, form_field, from_query, to_query
 from siamese.errors import SiameseError, describe
 from siamese.recipes import PRESETS, apply_preset, defaults_for
+from siamese.runs.folder import list_runs
 from siamese.runs.launch import launch, resumable, resume_training, stop_training
 from siamese.runs.status import running_runs
 from siamese.runs.sweep import list_sweeps, plan_sweep, start_sweep, stop_sweep
-from siamese.train.parent import FINE_TUNE_WHY, fine_tune
+from siamese.train.parent import FINE_TUNE_WHY, fine_tune, parent_choices
 from ui import form, page, workspace
 from ui.live import ended_view, live_view
 
@@ -64,7 +65,7 @@ values, problems = from_query(st.query_params.to_dict(), {**base, **st.session_s
 for problem in problems:
     st.warning(problem)
 
-parents = form.parents(workspace.RUNS_DIR)
+parents = parent_choices(list_runs(workspace.RUNS_DIR))
 parent_col, parent_why_col = st.columns([3, 5])
 parent = form.start_from(parent_col, values["init_from"], parents)
 values = form.follow_parent(values, parent, data)

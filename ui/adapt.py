@@ -61,19 +61,12 @@ def _start(run: Path, busy: bool) -> None:
     if button_col.button(f"Adapt {run.name} to these {len(people)} people", disabled=busy, help=why,
                          key="adapt_start"):
         try:
-            adaptation = create_adaptation(run, workspace.GALLERY_DIR, workspace.RUNS_DIR, float(seconds),
-                                           name=_free_name(f"{run.name}-adapted"))
+            adaptation = create_adaptation(run, workspace.GALLERY_DIR, workspace.RUNS_DIR, float(seconds))
             launch.start_training(adaptation, workspace.DATA_DIR)
         except SiameseError as exc:
             st.error(f"The adaptation did not start: {describe(exc)}")
             return
         st.rerun()
-
-
-def _free_name(base: str) -> str:
-    # create_adaptation refuses a name that is taken; a second adaptation of a run gets the next free one.
-    taken = {p.name for p in workspace.RUNS_DIR.iterdir()} if workspace.RUNS_DIR.is_dir() else set()
-    return next(name for name in [base, *(f"{base}-{n}" for n in range(2, 1000))] if name not in taken)
 
 
 @st.fragment(run_every=1.0)

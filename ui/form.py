@@ -11,13 +11,12 @@ import streamlit as st
 from siamese.config import OPTIONAL_FIELDS, TrainConfig, form_field
 from siamese.errors import SiameseError
 from siamese.losses import default_margin
-from siamese.runs.folder import list_runs, run_config
+from siamese.runs.folder import run_config
 from siamese.train.parent import (
     NETWORK_FIELDS,
     inherit,
     load_parent,
     network_differences,
-    parent_choices,
     parent_files,
 )
 
@@ -31,8 +30,6 @@ FIELDS = [name for _, names in LAYOUT for name in names]
 # What an empty optional field means, said in the widget.
 EMPTY = {"max_seconds": "no limit", "exclude_people": "nobody", "more_data": "no other dataset",
          "data_people": "all of them"}
-# Smallest values the configuration accepts where form_field's (1 for every count but seed) is wrong.
-MINIMUMS = {"freeze_epochs": 0, "data_people": 4}
 NEW_WEIGHTS = "nothing: new weights"
 START_FROM_HELP = ("A new run whose embedding network begins with a trained run's weights (its final checkpoint); "
                    "choosing one fills the form with its network and the recipe that trained it, keeping this "
@@ -57,19 +54,6 @@ def forget() -> None:
     """Drop the widgets' values, so the next form starts from its defaults."""
     for name in FIELDS:
         st.session_state.pop(f"cfg_{name}", None)
-
-
-def parents(runs_dir: Path) -> list[tuple[Path, str]]:
-    """The runs a new run can start from (`train.parent.parent_choices`), those whose configuration
-    cannot be read left out (the Runs page says what is wrong with them)."""
-    readable = []
-    for run in list_runs(runs_dir):
-        try:
-            run_config(run)
-            readable.append(run)
-        except SiameseError:
-            continue
-    return parent_choices(readable)
 
 
 def start_from(col, current: str | None, choices: list[tuple[Path, str]]) -> str | None:
@@ -157,7 +141,7 @@ def _widget(name: str, default, loss: str):
     if spec.kind == "bool":
         return st.checkbox(spec.label, key=key, help=spec.help)
     if spec.kind == "int":
-        return st.number_input(spec.label, min_value=MINIMUMS.get(name, int(spec.minimum)), step=1, key=key,
+        return st.number_input(spec.label, min_value=int(spec.minimum), step=1, key=key,
                                help=spec.help, placeholder=EMPTY.get(name))
     if spec.kind == "text":
         return st.text_input(spec.label, key=key, help=spec.help, placeholder=EMPTY.get(name)) or None

@@ -135,8 +135,8 @@ def test_a_second_adaptation_of_a_run_gets_its_own_folder(own_world, adapted, mo
     assert "Adaptation tiny-adapted finished" in texts(adapt_box(at).success)
     button(at, "Adapt tiny to these 3 people").click().run()
     no_exception(at)
-    assert not at.error and started == [own_world.runs / "tiny-adapted-2"]
-    assert "Adapting: tiny-adapted-2 starting" in adapt_box(at).get("progress")[0].proto.text
+    assert not at.error and started == [own_world.runs / "tiny-adapted-1"]
+    assert "Adapting: tiny-adapted-1 starting" in adapt_box(at).get("progress")[0].proto.text
 
 
 @pytest.mark.parametrize("page", ["Verify", "Threshold"])

@@ -14,7 +14,7 @@ import pytest
 from siamese.runs import launch
 from siamese.runs.files import write_json
 from siamese.runs.folder import RunPaths
-from siamese.train.parent import FINE_TUNE_WHY
+from siamese.train.parent import FINE_TUNE_LR_FACTOR, FINE_TUNE_WHY
 
 
 def button(at, start: str):
@@ -125,7 +125,7 @@ def test_a_network_that_differs_from_the_parents_is_named_and_start_waits(own_wo
     assert at.number_input(key="cfg_input_size").value == 64
 
 
-def test_the_fine_tuning_preset_needs_a_run_and_takes_a_quarter_of_its_learning_rate(own_world):
+def test_the_fine_tuning_preset_needs_a_run_and_takes_a_tenth_of_its_learning_rate(own_world):
     at = own_world.open("Train")
     at.selectbox(key="preset").set_value("Fine-tune a trained run").run()
     assert FINE_TUNE_WHY in texts(at.caption)
@@ -136,7 +136,7 @@ def test_the_fine_tuning_preset_needs_a_run_and_takes_a_quarter_of_its_learning_
     button(at, "Fill the form").click().run()
     assert not at.error
     assert at.number_input(key="cfg_freeze_epochs").value == 2
-    assert at.number_input(key="cfg_lr").value == pytest.approx(3e-3 / 4)  # tiny's 3e-3, not the 0.1 typed
+    assert at.number_input(key="cfg_lr").value == pytest.approx(3e-3 * FINE_TUNE_LR_FACTOR)  # tiny's 3e-3, not the 0.1 typed
     assert at.query_params["freeze_epochs"] == "2" and at.query_params["init_from"] == str(own_world.run)
 
 
