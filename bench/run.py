@@ -31,7 +31,9 @@ from siamese.data.protocol_files import read_people
 from siamese.device import pick_device, uses_bf16
 from siamese.errors import ModelError
 from siamese.recipes import PHOTOGRAPHS
+from siamese.runs.folder import create_run, run_config
 from siamese.runs.trained import run_dataset
+from siamese.train.loop import train
 
 from .demo import webcam_demo
 from .pages import available as pages_available
@@ -40,6 +42,7 @@ from .machines import measure as machine_measure
 from .machines import rows as machine_rows
 from .machines import summary as machine_summary
 from .quality import crops_run, photos_run, view2_by_rules
+from . import transfer
 from .report import chart, report
 from .setups import SETUPS, setup_config, split_sizes
 from .speed import (
@@ -55,7 +58,8 @@ from .speed import (
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
-PARTS = ("machines", "view2", "photos", "crops", "demo", "pages", "speed", "explain")
+PARTS = ("machines", "view2", "photos", "crops", "demo", "identities", "finetune", "adapt", "pages", "speed",
+         "explain")
 
 
 def machine(device: torch.device) -> dict:
@@ -84,6 +88,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "limited to AVX2 (default: --photo-seconds)")
     parser.add_argument("--view2-epochs", type=int, default=None, help="View 2: train each fold for this many "
                         "epochs instead of --photo-seconds (the same training on a busy machine)")
+    parser.add_argument("--parent", help="finetune, adapt: the default LFW run to start from (default: the "
+                        "identities part's, else one trained for --photo-seconds)")
+    parser.add_argument("--adapt-seconds", type=float, default=60.0, help="adapt: the adaptation's budget")
     parser.add_argument("--merge", action="store_true", help="keep the figures of the report already in --out "
                         "and replace only those of the parts measured now")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -131,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
             _crops(args, results, runs / "crops", data_dir, str(device), log)
         if "demo" in args.parts:
             _demo(args, results, data_dir, log)
+        if "identities" in args.parts:
+            results["identities"] = transfer.identities(Path(args.photos), Path(args.crops), args.photo_seconds,
+                                                        args.seeds[0], data_dir, runs / "identities", log)
+        if {"finetune", "adapt"} & set(args.parts):
+            _transfer(args, results, runs / "transfer", data_dir, log)
         if "pages" in args.parts:
             _pages(args, results, data_dir, log)
         if "speed" in args.parts:
@@ -215,6 +227,30 @@ def _demo(args, results, data_dir, log) -> None:
     for name, photos in people.items():
         log(f"webcam demo on {name}")
         results["demo"][name] = webcam_demo(Path(default["run"]), photos, data_dir)
+
+
+def _transfer(args, results, runs, data_dir, log) -> None:
+    """Fine-tuning on ORL and adapting to enrolled people, from the default LFW run: the identities
+    part's (measured in this call), else --parent, else one trained here for --photo-seconds."""
+    parent = transfer.default_run(results) if "identities" in args.parts else None
+    if parent is None and args.parent:
+        parent = Path(args.parent)
+    if parent is None:
+        config = transfer.lfw_config(Path(args.photos), data_dir, args.photo_seconds, args.seeds[0])
+        log(f"training the default LFW run to start from, {args.photo_seconds:.0f} s")
+        parent = create_run(config, runs, "lfw-default")
+        train(config, parent, data_dir=data_dir)
+    results["transfer_parent"] = {"run": str(parent), "config": run_config(parent).to_dict()}
+    if "finetune" in args.parts:
+        budgets = [(args.crop_seconds, seed) for seed in args.seeds] + [(args.crop_seconds / 2, 7)]
+        results["finetune"] = transfer.finetune(parent, Path(args.crops), budgets[:1] if args.quick else budgets,
+                                                data_dir, runs, log)
+    if "adapt" in args.parts:
+        images = Path(args.photos)
+        test_people = set(read_people(images.parent / "peopleDevTest.txt"))
+        people = {Path(args.crops).name: scan_folder(args.crops).identities,
+                  "LFW View 1 test people": {p: f for p, f in scan_folder(images).identities.items() if p in test_people}}
+        results["adapt"] = transfer.adapt(parent, people, args.adapt_seconds, data_dir, log)
 
 
 def _default_photos_run(results) -> dict | None:
