@@ -9,7 +9,8 @@ from siamese.gallery.adapt import ADAPTED_NOTE
 from siamese.projection import export_projector
 from siamese.runs.folder import RunPaths
 from siamese.runs.sweep import list_sweeps, sweep_table
-from siamese.runs.table import adapted_to, delete_run, epoch_losses, run_problem, runs_table
+from siamese.runs.lineage import adapted_to
+from siamese.runs.table import delete_run, epoch_losses, run_problem, runs_table
 from ui import cached, page, workspace
 from ui.draw import det_figure, line_figure
 

@@ -13,7 +13,7 @@ from siamese.gallery.adapt import ADAPTED_NOTE, create_adaptation, enrolled_peop
 from siamese.runs import launch
 from siamese.runs.progress import clock, read_progress
 from siamese.runs.status import running_runs
-from siamese.runs.table import adaptations_of, adapted_to, run_lineage
+from siamese.runs.lineage import adaptations_of, adapted_to, run_lineage
 from ui import workspace
 
 SECONDS = 60  # the adaptation's default budget: a minute is enough to move a trained network

@@ -12,13 +12,8 @@ from siamese.config import OPTIONAL_FIELDS, TrainConfig, form_field
 from siamese.errors import SiameseError
 from siamese.losses import default_margin
 from siamese.runs.folder import run_config
-from siamese.train.parent import (
-    NETWORK_FIELDS,
-    inherit,
-    load_parent,
-    network_differences,
-    parent_files,
-)
+from siamese.runs.lineage import parent_files
+from siamese.train.parent import NETWORK_FIELDS, inherit, load_parent, network_differences
 
 LAYOUT = [("Data", ["more_data", "data_people", "val_fraction", "validate_from", "singletons", "exclude_people"]),
           ("Model", ["model", "embedding_dim", "input_size", "colour", "faces", "normalize", "flip_average"]),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from siamese.errors import SiameseError
 from siamese.runs.progress import clock, read_progress
-from siamese.runs.table import run_lineage
+from siamese.runs.lineage import run_lineage
 from ui.draw import line_figure
 
 

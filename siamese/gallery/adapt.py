@@ -13,11 +13,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..config import TrainConfig
+from ..config import SOURCE_SEPARATOR, TrainConfig
 from ..data.images import IMAGE_EXTENSIONS
+from ..data.mix import split_cut
 from ..errors import GalleryError, RunError
 from ..runs.files import write_json
-from ..runs.folder import RUNS_DIR, RunPaths, new_run_dir, run_config
+from ..runs.folder import RUNS_DIR, RunPaths, new_run_dir
+from ..runs.lineage import PEOPLE_FOLDER
 from ..train.parent import FINE_TUNE, FINE_TUNE_LR_FACTOR, load_parent
 
 # The adaptation's recipe over its parent's: fine-tuning (`train.parent.FINE_TUNE`), on the base dataset
@@ -25,7 +27,6 @@ from ..train.parent import FINE_TUNE, FINE_TUNE_LR_FACTOR, load_parent
 # the base dataset's people, and people enrolled from one photo train too. The budget is in seconds.
 ADAPTATION = {**FINE_TUNE, "validate_from": "data", "singletons": "classes", "epochs": 1000}
 BASE_PEOPLE = 300
-PEOPLE_FOLDER = "people"
 ADAPTED_NOTE = ("this model was adapted to the people enrolled: it has trained on their enrolment photos, so "
                 "its figures on them are no longer figures on people it never saw")
 
@@ -46,13 +47,22 @@ def enrolled_people(gallery_root: str | Path) -> dict[str, list[Path]]:
 
 def adaptation_config(parent: TrainConfig, parent_run: str | Path, people: Path, max_seconds: float | None,
                       seed: int = 0, epochs: int | None = None) -> TrainConfig:
-    """The configuration of an adaptation: the parent's, trained on the parent's dataset (sampled) and the
-    enrolled people's crops (taken whole: they are cut already), starting from the parent's network."""
+    """The configuration of an adaptation: the parent's, trained on the parent's datasets (its first
+    sampled) and the enrolled people's crops (taken whole: they are cut already), starting from the
+    parent's network."""
     return TrainConfig.from_dict({
-        **parent.to_dict(), **ADAPTATION, "more_data": f"{people}@whole", "init_from": str(parent_run),
+        **parent.to_dict(), **ADAPTATION, "init_from": str(parent_run),
+        "more_data": SOURCE_SEPARATOR.join([*_kept_sources(parent, parent_run), f"{people}@whole"]),
         "lr": parent.lr * FINE_TUNE_LR_FACTOR, "data_people": BASE_PEOPLE, "max_seconds": max_seconds, "seed": seed,
         **({"epochs": epochs} if epochs else {}),
     })
+
+
+def _kept_sources(parent: TrainConfig, parent_run: str | Path) -> list[str]:
+    """The parent's other datasets, less the people it was itself adapted to: the gallery's copy in this
+    adaptation has them (two copies would make each of them two people, each the other's impostor)."""
+    own = str((Path(parent_run) / PEOPLE_FOLDER).resolve())
+    return [given for given in parent.sources[1:] if split_cut(given)[0] != own]
 
 
 def create_adaptation(run_dir: str | Path, gallery_root: str | Path, runs_dir: str | Path = RUNS_DIR,
@@ -80,11 +90,3 @@ def create_adaptation(run_dir: str | Path, gallery_root: str | Path, runs_dir: s
                        "not full") from None
     return new
 
-
-def adapted_people(run_dir: str | Path) -> list[str]:
-    """The people an adapted run trained on (empty for any other run)."""
-    folder = Path(run_dir) / PEOPLE_FOLDER
-    config = run_config(Path(run_dir))
-    if not config.more_data or str(folder.resolve()) not in config.more_data or not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir())

@@ -1,4 +1,4 @@
-"""Every run in one table, where a run started (its lineage), what went wrong with a run in words, its loss
+"""Every run in one table (with where it started: `lineage`), what went wrong with a run in words, its loss
 curve, and deleting a run."""
 
 from __future__ import annotations
@@ -6,12 +6,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ..errors import RunError, SiameseError
-from ..gallery.adapt import adapted_people
+from ..errors import RunError
 from ..losses import LOSSES
-from ..train.parent import parent_files
 from .files import read_metrics
 from .folder import RUNS_DIR, RunPaths, list_runs, run_config
+from .lineage import lineage_text, run_lineage
 from .status import LIVE_STATUSES, read_status
 
 # Statuses whose message says what went wrong, and how loudly to show it.
@@ -38,65 +37,6 @@ def run_summary(run_dir: Path) -> dict:
         "distance": config.distance, "dim": config.embedding_dim, "lr": config.lr,
         "batch": f"{config.p}x{config.k}", "processes": status.get("processes", 1), "started": status.get("started"),
     }
-
-
-def run_lineage(run_dir: Path) -> dict | None:
-    """Where a run started: None for one trained from new weights; else {'parent': the parent run's name,
-    'parent_dir': its folder, 'weights': 'checkpoint' or the snapshot file it started from, 'exists': whether
-    the parent is still there, 'adapted_to': the enrolled people it was adapted to (empty unless it is an
-    adaptation, `gallery.adapt`)}."""
-    run_dir = Path(run_dir)
-    config = run_config(run_dir)
-    if not config.init_from:
-        return None
-    parent_dir, weights = parent_files(config.init_from)
-    return {"parent": parent_dir.name, "parent_dir": parent_dir,
-            "weights": "checkpoint" if weights == RunPaths(parent_dir).checkpoint else weights.name,
-            "exists": RunPaths(parent_dir).config.is_file(), "adapted_to": adapted_to(run_dir)}
-
-
-def lineage_text(lineage: dict | None) -> str:
-    """A lineage in a few words: 'new weights', 'tiny', 'tiny (epoch-0004.pt)', 'tiny, adapted to 3 enrolled
-    people', with '(deleted)' for a parent that is gone."""
-    if lineage is None:
-        return "new weights"
-    text = lineage["parent"] + ("" if lineage["weights"] == "checkpoint" else f" ({lineage['weights']})")
-    if not lineage["exists"]:
-        text += " (deleted)"
-    people = len(lineage["adapted_to"])
-    if people:
-        text += f", adapted to {people} enrolled {'person' if people == 1 else 'people'}"
-    return text
-
-
-def adapted_to(run_dir: Path) -> list[str]:
-    """The enrolled people a run was adapted to (`gallery.adapt`): empty for any other run, and for one whose
-    configuration cannot be read (its page says why elsewhere)."""
-    try:
-        return adapted_people(run_dir)
-    except SiameseError:
-        return []
-
-
-def adaptations_of(run_dir: Path, runs_dir: Path = RUNS_DIR) -> list[Path]:
-    """The adaptations of a run's model to enrolled people (`gallery.adapt`), newest first: the runs under
-    `runs_dir` that started from `run_dir` and trained on people of a gallery. Unreadable runs are skipped."""
-    found = []
-    for other in list_runs(runs_dir):
-        try:
-            lineage = run_lineage(other)
-        except SiameseError:
-            continue
-        if lineage and lineage["adapted_to"] and _same_folder(lineage["parent_dir"], Path(run_dir)):
-            found.append(other)
-    return found
-
-
-def _same_folder(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return a == b
 
 
 def runs_table(runs_dir: Path = RUNS_DIR) -> list[dict]:

@@ -20,6 +20,7 @@ from ..errors import RunError, SiameseError
 from ..models import embed_images
 from ..runs.files import load_torch, read_json
 from ..runs.folder import RunPaths, run_config
+from ..runs.lineage import parent_files
 from ..runs.status import is_live
 
 # The fields that make the network: a parent that differs in any cannot lend its weights.
@@ -53,16 +54,6 @@ class Parent:
     config: TrainConfig
     state: dict          # the network's state_dict
     faces: str           # how the parent's faces were cut ('align' or 'whole')
-
-
-def parent_files(init_from: str | Path) -> tuple[Path, Path]:
-    """(the parent's run folder, its weights file) for `init_from`: a run folder (its checkpoint) or one of
-    its weights files (a snapshot)."""
-    path = Path(init_from).expanduser()
-    if path.is_file():
-        run_dir = path.parent.parent if path.parent.name == "snapshots" else path.parent
-        return run_dir, path
-    return path, RunPaths(path).checkpoint
 
 
 def load_parent(init_from: str | Path) -> Parent:

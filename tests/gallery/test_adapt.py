@@ -17,7 +17,8 @@ from siamese.cli import main
 from siamese.data.images import load_image
 from siamese.errors import GalleryError
 from siamese.gallery import Gallery
-from siamese.gallery.adapt import adapted_people, create_adaptation
+from siamese.gallery.adapt import create_adaptation
+from siamese.runs.lineage import adapted_people
 from siamese.runs.files import read_json, read_metrics
 from siamese.runs.folder import RunPaths, run_config
 from siamese.runs.launch import start_training, stop_training
@@ -151,3 +152,12 @@ def test_the_command_line_refuses_an_adaptation_with_one_person(tmp_path, run, g
     enroll(gallery, "alice", ALICE)
     assert main(["adapt", "--run", str(run), "--gallery", str(gallery.root), "--epochs", "1"]) == 2
     assert "one person is enrolled" in capsys.readouterr().err
+
+
+def test_adapting_an_adapted_model_trains_each_enrolled_person_once(tmp_path, run, gallery):
+    for name, identity in PEOPLE.items():
+        enroll(gallery, name, identity)
+    first = adapt(run, gallery.root, tmp_path, epochs=1)
+    second = create_adaptation(first, gallery.root, tmp_path / "runs", max_seconds=None, epochs=1)
+    assert run_config(second).sources[1:] == [f"{(second / 'people').resolve()}@whole"]
+    assert second.name == f"{first.name}-adapted"
