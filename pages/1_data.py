@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
+from siamese.config import TrainConfig
 from siamese.data.builtin import DOWNLOAD_BYTES, builtin_is_cached
+from siamese.data.mix import describe_mix
 from siamese.data.preview import augmentation_examples, catalogue, face_plan, sample_grid, sample_pairs, who_trains
 from siamese.data.sources import source_options
 from siamese.data.zips import import_zip
@@ -111,6 +113,12 @@ who = who_trains(cached.sizes(source, "whole" if plan.waiting else plan.cut, cou
                  settings["val_fraction"])
 st.markdown("**Who trains, and how** (with the Train form's settings)\n" +
             "\n".join(f"- {line}" for line in who.lines()))
+if settings.get("more_data"):
+    try:
+        st.markdown("**Trained beside it** (the Train form's more data)\n" + "\n".join(
+            f"- {line}" for line in describe_mix(TrainConfig.from_dict(settings).sources, "auto", workspace.DATA_DIR)))
+    except SiameseError as exc:
+        st.warning(f"The Train form's more data cannot be used: {exc}")
 if data.problems:
     with st.expander(f"{len(data.problems)} problem(s) found while reading", expanded=True):
         for problem in data.problems:

@@ -120,3 +120,17 @@ def load_recorded(sources: list[dict], identities: list[str], size: int, colour:
         raise DatasetError("none of the identities asked for belong to the run's datasets")
     joined = datasets[0] if len(datasets) == 1 else concat_datasets(datasets, sources[0]["label"])
     return joined.subset(identities)
+
+
+def describe_mix(names: list[str], faces: str, data_dir: str | Path = "data") -> list[str]:
+    """One line per dataset trained beside the first: its people and images (counted by name, nothing
+    decoded or detected) and how its faces are cut; DatasetError as `training_sources` raises it."""
+    lines = []
+    for part in training_sources(names, faces, data_dir)[1:]:
+        if part.source.folder is None:
+            lines.append(f"{part.source.label} (built-in), its people named {part.prefix}…, faces {part.cut}")
+            continue
+        scan = part.source.scan()
+        lines.append(f"{part.source.label}: {len(scan.identities):,} people, {scan.images:,} images, its people "
+                     f"named {part.prefix}…, faces {part.cut} ({part.reason})")
+    return lines

@@ -88,6 +88,9 @@ def split_sources(counts: dict[str, int], sources: list[dict], config: TrainConf
             notes.append(f"{record['label']}: no identity with a readable image; it adds nothing")
         train += t + singles
         val += v
+    if config.sampler == "pk" and any(counts[name] < 2 for name in train):
+        notes.append("P x K batches draw K images of a person, so the single-image people are never drawn; "
+                     "set sampler to 'uniform' (with cosface or arcface) to train on them")
     return sorted(train), sorted(val), notes
 
 

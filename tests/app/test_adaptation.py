@@ -176,3 +176,20 @@ def test_the_data_page_says_who_trains_and_how(own_world):
     at.selectbox(key="cfg_singletons").set_value("classes").run()
     at.switch_page("pages/1_data.py").run()
     assert "1 person with one image trains as classes of their own" in texts(at.markdown)
+
+
+def test_the_data_page_shows_the_datasets_trained_beside_it(own_world, tmp_path):
+    other = own_world.root / "webcam people"
+    for name in ("ann", "bob"):
+        (other / name).mkdir(parents=True)
+        for i in range(2):
+            Image.new("L", (40, 40), 30 * i).save(other / name / f"{i}.png")
+    at = own_world.open("Train")
+    at.text_input(key="cfg_more_data").set_value(str(other)).run()
+    at.switch_page("pages/1_data.py").run()
+    no_exception(at)
+    assert "webcam people: 2 people, 4 images, its people named webcam people/…, faces whole" in texts(at.markdown)
+    at.switch_page("pages/2_train.py").run()
+    at.text_input(key="cfg_more_data").set_value(str(own_world.root / "nowhere")).run()
+    at.switch_page("pages/1_data.py").run()
+    assert "The Train form's more data cannot be used: dataset 2 of 2" in texts(at.warning)

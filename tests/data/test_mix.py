@@ -98,6 +98,9 @@ def test_single_image_people_train_as_classes_and_never_validate(tmp_path, make_
     singles = {f"person_{i:02d}" for i in range(6, 10)}
     assert singles <= set(train_set.identities) and not singles & set(val_set.identities)
     assert split["single_image_people"] == 4
+    assert not any("never drawn" in problem for problem in split["problems"])
+    with_pk = prepare_data(config(faces, singletons="classes", sampler="pk"), tmp_path / "data")[2]
+    assert any("single-image people are never drawn; set sampler to 'uniform'" in p for p in with_pk["problems"])
     run = new_run_dir(tmp_path / "runs", "singles")
     assert train(config(faces, singletons="classes", sampler="uniform"), run, data_dir=tmp_path / "data").status \
         == "finished"
