@@ -220,11 +220,22 @@ def _demo_cells(rows: dict) -> str:
             f"{PCT(r['unknown_rejected_rate'])}")
 
 
+def _auc(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def _measured_on(results: dict) -> str:
+    """Where the figures of the parts on starting from what was learned were measured."""
+    m = results.get("transfer_machine") or results["machine"]
+    return (f"Measured on {m['cpu_cores']} cores of an {m.get('cpu_model', m['processor'])} (torch's CPU capability "
+            f"{m.get('cpu_capability')}), every training in fp32.")
+
+
 def _identities(results: dict) -> list[str]:
     part = results.get("identities")
     if not part:
         return []
-    lines = ["## Who LFW trains on: every person, and beside another camera's people", "",
+    lines = ["## Who LFW trains on: every person, and beside another camera's people", "", _measured_on(results), "",
              f"The photographs default (`python -m siamese train --data lfw/images --exclude-people "
              f"lfw/peopleDevTest.txt --precision fp32 --max-seconds {part['seconds']:.0f} --seed {part['seed']}`), "
              "trained on LFW's people with two photos or more (`--singletons leave_out`), on every person "
@@ -233,14 +244,14 @@ def _identities(results: dict) -> list[str]:
              "LFW View 1 (`pairsDevTest.txt`, 10-fold accuracy) in colour and greyscale, on ORL (all 40 people, "
              "or the 20 the run did not train on), and by the webcam demo (3 photos enrolled, FAR 1 % / FPIR 1 % "
              "calibrated on the gallery) on ORL's 20 unseen people and LFW's View 1 test people.", "",
-             "| training people | people | single-photo people | epochs | View 1 | greyscale View 1 | ORL AUC | "
-             "demo on | genuine accepted | impostor accepted | 1:N right | strangers unknown |",
+             "| training people | people | single-photo people | epochs | View 1 | greyscale View 1 | ORL AUC: "
+             "all 40 / the unseen 20 | demo on | genuine accepted | impostor accepted | 1:N right | strangers unknown |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in part["runs"].items():
         for i, (where, demo) in enumerate(r["demo"].items()):
             head = (f"| {name} | {r['train_people']:,} | {r['single_image_people']:,} | {r['epochs']} | "
-                    f"{r['view1']['accuracy']:.3f} | {r['view1_grey']['accuracy']:.3f} | {r['orl_auc']:.4f} "
-                    f"({r['orl_people']}) |") if i == 0 else "| | | | | | | |"
+                    f"{r['view1']['accuracy']:.3f} | {r['view1_grey']['accuracy']:.3f} | {_auc(r.get('orl_auc'))} / "
+                    f"{_auc(r.get('orl_unseen_auc'))} |") if i == 0 else "| | | | | | | |"
             cells = demo.get("skipped") or _demo_cells(demo)
             lines.append(f"{head} {where} | {cells} |")
     return lines + [""]
@@ -251,7 +262,7 @@ def _finetune(results: dict) -> list[str]:
     if not rows:
         return []
     parent = results.get("transfer_parent", {})
-    lines = ["## Face crops from what LFW taught: ORL fine-tuned from the LFW default", "",
+    lines = ["## Face crops from what LFW taught: ORL fine-tuned from the LFW default", "", _measured_on(results), "",
              f"ORL's 30 / 10 identity split (seed N), trained from the default LFW run ({Path(parent.get('run', '')).name}: "
              "`python -m siamese train --data orl_faces --init-from RUN --freeze-epochs 2 --lr 0.0002 --max-seconds S "
              "--seed N`, its network, recipe and aligned faces, the fine-tuning preset) against trained from scratch "
@@ -271,7 +282,7 @@ def _adapt(results: dict) -> list[str]:
     part = results.get("adapt")
     if not part:
         return []
-    lines = ["## Adapting to the people enrolled", "",
+    lines = ["## Adapting to the people enrolled", "", _measured_on(results), "",
              "The webcam demo (above: 3 photos enrolled of each person, their other photos claimed and searched, "
              "a quarter of the people left out as strangers; FAR 1 % / FPIR 1 % calibrated on the gallery) with "
              "the default LFW run, then again with the same photos after `python -m siamese adapt --run RUN "

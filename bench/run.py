@@ -63,11 +63,22 @@ PARTS = ("machines", "view2", "photos", "crops", "demo", "identities", "finetune
 
 
 def machine(device: torch.device) -> dict:
-    return {"cpu_cores": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+    return {"cpu_cores": os.cpu_count(), "cpu_model": cpu_model(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "python": platform.python_version(), "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(), "cuda": torch.cuda.is_available(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "bf16": uses_bf16("auto", device)}
+
+
+def cpu_model() -> str:
+    """The CPU's name as the kernel gives it ('AMD EPYC', 'Intel(R) Xeon(R) ...'), or the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -138,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             _crops(args, results, runs / "crops", data_dir, str(device), log)
         if "demo" in args.parts:
             _demo(args, results, data_dir, log)
+        if {"identities", "finetune", "adapt"} & set(args.parts):
+            results["transfer_machine"] = machine(device)
         if "identities" in args.parts:
             results["identities"] = transfer.identities(Path(args.photos), Path(args.crops), args.photo_seconds,
                                                         args.seeds[0], data_dir, runs / "identities", log)

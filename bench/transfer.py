@@ -72,7 +72,7 @@ def identities(images: Path, crops: Path, seconds: float, seed: int, data_dir: P
         out[name] = {"run": str(run), **_scores(run, images, crops, unseen, data_dir, lfw_people,
                                                  orl_all=name != "beside half of ORL")}
         log(f"  View 1 {out[name]['view1']['accuracy']:.3f} (grey {out[name]['view1_grey']['accuracy']:.3f}), "
-            f"ORL AUC {out[name]['orl_auc']:.4f}, {out[name]['epochs']} epochs")
+            f"ORL's unseen half AUC {out[name]['orl_unseen_auc']:.4f}, {out[name]['epochs']} epochs")
     return {"seconds": seconds, "seed": seed, "orl_unseen": sorted(unseen), "runs": out}
 
 
@@ -87,15 +87,16 @@ def _scores(run: Path, images: Path, crops: Path, unseen: dict, data_dir: Path, 
     for person in unseen:
         if not (unseen_folder / person).exists():
             os.symlink(crops / person, unseen_folder / person)
-    orl = dataset_scores(trained, str(crops if orl_all else unseen_folder), data_dir)[0]
+    orl = dataset_scores(trained, str(crops), data_dir)[0] if orl_all else None
+    orl_unseen = dataset_scores(trained, str(unseen_folder), data_dir)[0]
     end = read_metrics(RunPaths(run).metrics, "end")[-1]
     demos = {"ORL's unseen half": webcam_demo(run, unseen, data_dir)}
     if orl_all:
         demos["LFW View 1 test people"] = webcam_demo(run, lfw_people, data_dir)
     short = lambda r: {k: r[k] for k in ("accuracy", "accuracy_sem", "auc", "eer", "tar_at_far")}  # noqa: E731
     split = read_json(RunPaths(run).split)
-    return {"view1": short(colour), "view1_grey": short(grey), "orl_auc": orl.curve.auc,
-            "orl_people": "all 40" if orl_all else f"the {len(unseen)} not trained on", "epochs": end["epoch"],
+    return {"view1": short(colour), "view1_grey": short(grey), "orl_auc": orl.curve.auc if orl else None,
+            "orl_unseen_auc": orl_unseen.curve.auc, "epochs": end["epoch"],
             "steps": end["step"], "train_people": len(split["train"]),
             "single_image_people": split.get("single_image_people", 0), "demo": demos}
 
