@@ -215,8 +215,9 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     from .train.loop import train
 
     out = Path(args.out) if args.out else None
-    run_dir = create_adaptation(args.run, args.gallery, out.parent if out else Path("runs"), args.max_seconds,
-                                args.seed, out.name if out else None, args.epochs)
+    # Beside the run it adapts by default: the dashboard showing that run lists its adaptation too.
+    run_dir = create_adaptation(args.run, args.gallery, out.parent if out else Path(args.run).parent,
+                                args.max_seconds, args.seed, out.name if out else None, args.epochs)
     print(f"run folder: {run_dir}", file=sys.stderr)
     with _sigterm_as_interrupt():
         result = train(run_config(run_dir), run_dir, None if args.quiet else ConsoleProgress(), args.data_dir)
@@ -383,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="train at most this many epochs (default: as many as the time "
                    "allows)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--out", help="run folder to create (default: runs/<run>-adapted)")
+    p.add_argument("--out", help="run folder to create (default: <run>-adapted beside the run)")
     p.add_argument("--quiet", action="store_true", help="no progress output, only the final JSON line")
     p.set_defaults(func=cmd_adapt)
 
