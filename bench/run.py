@@ -112,7 +112,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "is used and filled (default: the project's data/, so faces are prepared once)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.photo_seconds, args.crop_seconds, args.seeds = 2.0, 2.0, args.seeds[:1]
+        args.photo_seconds, args.crop_seconds, args.adapt_seconds, args.seeds = 2.0, 2.0, 2.0, args.seeds[:1]
     return args
 
 

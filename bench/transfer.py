@@ -19,7 +19,13 @@ from siamese.config import TrainConfig
 from siamese.data.folders import scan_folder
 from siamese.data.protocol_files import read_people
 from siamese.data.split import split_identities
-from siamese.evaluate.run import dataset_scores, evaluate_run, pairs_file_scores, protocol_report
+from siamese.evaluate.run import (
+    dataset_scores,
+    evaluate_run,
+    pairs_file_scores,
+    protocol_report,
+)
+from siamese.faces.cache import resolve_cut
 from siamese.recipes import PHOTOGRAPHS, defaults_for
 from siamese.runs.files import read_json, read_metrics
 from siamese.runs.folder import RunPaths, create_run
@@ -33,7 +39,7 @@ from .demo import webcam_demo
 LFW_VARIANTS = {
     "two photos or more": {"singletons": "leave_out"},
     "every person": {"singletons": "classes"},
-    "beside half of ORL": {"more_data": "{orl_half}@align"},
+    "beside half of ORL": {"more_data": "{orl_half}@{cut}"},  # its faces cut as LFW's are (aligned)
 }
 
 
@@ -63,8 +69,9 @@ def identities(images: Path, crops: Path, seconds: float, seed: int, data_dir: P
     test_people = set(read_people(images.parent / "peopleDevTest.txt"))
     lfw_people = {p: files for p, files in scan_folder(images).identities.items() if p in test_people}
     out = {}
+    cut = resolve_cut(lfw_config(images, data_dir, seconds, seed).faces, images)[0]
     for name, fields in LFW_VARIANTS.items():
-        fields = {k: v.format(orl_half=half) for k, v in fields.items()}
+        fields = {k: v.format(orl_half=half, cut=cut) for k, v in fields.items()}
         config = lfw_config(images, data_dir, seconds, seed, **fields)
         log(f"identities: LFW {name}, {seconds:.0f} s")
         run = create_run(config, runs, name.replace(" ", "-"))

@@ -27,7 +27,7 @@ _spec.loader.exec_module(_shared)
 identity_image = _shared.identity_image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("train", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "identify", "explain", "remove")
+SUBCOMMANDS = ("train", "adapt", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "identify", "explain", "remove")
 ALICE, BOB = 20, 23  # never seen in training; far apart for the tiny model
 
 

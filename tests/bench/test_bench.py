@@ -57,6 +57,13 @@ def test_quick_benchmark_runs_every_part_and_writes_report_json_and_charts(make_
     assert "## Photographs: LFW" in text and "## Face crops: ORL" in text and "| tutorial |" in text
     assert "## The webcam demo, measured" in text and "GFLOP/s" in text and "## Against the targets" in text
     assert "## The photographs default, by machine" in text and "## LFW View 2, by its rules" in text
+    assert set(results["identities"]["runs"]) == {"two photos or more", "every person", "beside half of ORL"}
+    assert [(r["how"], r["seconds"]) for r in results["finetune"]] == [("from LFW", 2.0), ("from scratch", 2.0)]
+    # Synthetic people have no face for the demo's detector to find: the part says so for each set of people.
+    assert {name: d.get("skipped") for name, d in results["adapt"].items()} == dict.fromkeys(
+        ("faces", "LFW View 1 test people"), "faces were found for 0 people: too few for a demo")
+    assert "## Who LFW trains on" in text and "## Face crops from what LFW taught" in text
+    assert "## Adapting to the people enrolled" in text
     for chart in ("auc_vs_time.png", "lfw_vs_time.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # one part measured again, merged into the report: the others' figures stay

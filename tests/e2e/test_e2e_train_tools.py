@@ -8,6 +8,8 @@ import re
 import time
 from urllib.parse import parse_qs, urlparse
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 TINY = "data=synthetic&input_size=32&embedding_dim=16&p=4&k=2&val_fraction=0.34"
 
 
@@ -16,8 +18,16 @@ def query(page) -> dict:
 
 
 def choose(page, label: str, option: str) -> None:
-    page.get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick `option` in the selectbox `label`; a rerun of the page (a live run's fragment, say) may close the
+    list before the option is clicked: then the list is opened again."""
+    for _ in range(3):
+        page.get_by_role("combobox", name=label).click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise AssertionError(f"{option!r} could not be chosen in {label!r}")
 
 
 def test_a_preset_fills_the_form_and_the_link(open_page, ui):
