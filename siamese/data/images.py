@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -27,6 +29,16 @@ TOO_LARGE = (f"its header claims far more than {MAX_IMAGE_PIXELS:,} pixels, too 
              "resize it first")
 
 
+@contextmanager
+def opened(source) -> Iterator[Image.Image]:
+    """`Image.open` with Pillow's decompression-bomb warning raised as an error (caught by the callers and
+    refused in their own words), so a huge image is refused without Pillow printing its warning first."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(source) as img:
+            yield img
+
+
 def load_image(source: str | Path | bytes, size: int, colour: str = "grey") -> torch.Tensor:
     """Decode one image file (or its bytes) into a (C, size, size) uint8 tensor; C = 1 for grey, 3 for rgb.
 
@@ -34,14 +46,12 @@ def load_image(source: str | Path | bytes, size: int, colour: str = "grey") -> t
     """
     name = "uploaded image" if isinstance(source, bytes) else str(source)
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+        with opened(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             width, height = img.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise ImageError(f"{name}: {width}x{height} pixels is too large to decode safely "
                                  f"(limit {MAX_IMAGE_PIXELS:,} pixels); resize it first")
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img.load()
+            img.load()
             img = ImageOps.exif_transpose(img)
             img = to_mode(img, "L" if colour == "grey" else "RGB")
             img = img.resize((size, size), Image.Resampling.BILINEAR)

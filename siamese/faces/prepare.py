@@ -13,6 +13,7 @@ from ..data.images import (
     MAX_IMAGE_PIXELS,
     TOO_LARGE,
     load_image,
+    opened,
     to_mode,
     unreadable_reason,
 )
@@ -48,7 +49,7 @@ def open_photo(source: bytes | Image.Image) -> Image.Image:
     if isinstance(source, Image.Image):
         return to_mode(source, "RGB")
     try:
-        with Image.open(io.BytesIO(source)) as img:
+        with opened(io.BytesIO(source)) as img:
             if img.size[0] * img.size[1] > MAX_IMAGE_PIXELS:
                 raise ImageError(f"the photo is {img.size[0]}x{img.size[1]} pixels, too large; resize it first")
             img.load()

@@ -8,6 +8,8 @@ import struct
 import zlib
 
 import numpy as np
+import warnings
+
 import pytest
 import torch
 from PIL import Image, ImageFile
@@ -130,6 +132,20 @@ def test_library_pixel_limit_names_the_size():
 def test_an_image_header_far_over_the_limit_names_the_reason():
     with pytest.raises(ImageError, match="too large to decode safely; resize it first"):
         load_image(png_header(100_000, 100_000), size=16)
+
+
+def test_a_photo_of_12000_pixels_a_side_is_refused_without_pillows_warning_first():
+    """Pillow warns of a decompression bomb when it opens a header over its own limit (89 megapixels); the
+    refusal must be the project's words alone, from the library and from the photo path alike."""
+    from siamese.faces.prepare import open_photo
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageError, match="too large to decode safely"):
+            load_image(png_header(12_000, 12_000), size=16)
+        with pytest.raises(ImageError, match="too large to decode safely"):
+            open_photo(png_header(12_000, 12_000))
+    assert [str(w.message) for w in caught] == []
 
 
 def test_unidentified_bytes_name_the_formats_not_a_memory_address():
