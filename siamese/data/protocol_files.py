@@ -40,13 +40,25 @@ class PairsFile:
         return {p.parent.name for p in self.left + self.right}
 
 
-def _fields(path: Path) -> list[tuple[int, list[str]]]:
+# What each kind of protocol file is, for a message about a file that is not one.
+PAIRS_FILE = ("a pairs file is text in LFW's format: a first line with the number of pairs of each kind "
+              "('500', or '10 300' for ten folds), then a pair a line, 'name n1 n2' for two photos of one "
+              "person or 'name1 n1 name2 n2' for two people (pairsDevTest.txt, pairs.txt)")
+PEOPLE_FILE = ("a people file is text: one name a line, LFW's 'name count' lines (peopleDevTest.txt, "
+               "people.txt), or a pairs file")
+
+
+def _fields(path: Path, kind: str) -> list[tuple[int, list[str]]]:
+    """The non-blank lines of a protocol file, split into fields; `kind` says what the file should be."""
     try:
         text = Path(path).read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path} cannot be read ({exc}); give a text file") from None
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path} is not a text file (byte {exc.object[exc.start]:#04x} at position "
+                           f"{exc.start} is not UTF-8); {kind}") from None
+    except OSError as exc:
+        raise DatasetError(f"{path} cannot be read ({exc.strerror or exc}); {kind}") from None
     return [(number, line.split()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
@@ -63,7 +75,7 @@ def _number(path: Path, line: int, value: str, what: str) -> int:
 def read_pairs(path: str | Path, images: str | Path | None = None) -> PairsFile:
     """Read a pairs file and find every image it names, in `images` or in a folder next to the file."""
     path = Path(path)
-    lines = _fields(path)
+    lines = _fields(path, PAIRS_FILE)
     if not lines:
         raise DatasetError(f"{path} is empty; give an LFW pairs file (pairsDevTest.txt or pairs.txt)")
     number, header = lines[0]
@@ -127,7 +139,7 @@ def read_people(path: str | Path) -> list[str]:
     `people.txt`: the same in folds, a count line before each), one name a line, or the names of a pairs
     file."""
     path = Path(path)
-    lines = _fields(path)
+    lines = _fields(path, PEOPLE_FILE)
     if not lines:
         raise DatasetError(f"{path} is empty; give a people file (one name a line, or LFW's format)")
     if any(len(fields) in (3, 4) for _, fields in lines[1:]):
@@ -163,7 +175,7 @@ def read_people_folds(path: str | Path) -> list[list[str]]:
     that many `name count` lines. The names of each fold, in order; a malformed file is refused with the
     line at fault."""
     path = Path(path)
-    lines = _fields(path)
+    lines = _fields(path, PEOPLE_FILE)
     if not lines or len(lines[0][1]) != 1:
         raise DatasetError(f"{path}: expected a fold count on the first line (LFW's people.txt)")
     folds, at = [], 1

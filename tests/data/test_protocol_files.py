@@ -59,6 +59,19 @@ def test_a_malformed_pairs_file_names_the_line(lfw_like, text, message):
         read_pairs(write(lfw_like, "pairs.txt", text))
 
 
+def test_a_binary_file_given_as_a_pairs_or_people_file_is_told_what_such_a_file_is(lfw_like):
+    photo = lfw_like / "images" / "Ann_Lee" / "Ann_Lee_0001.jpg"
+    with pytest.raises(DatasetError) as caught:
+        read_pairs(photo)
+    said = str(caught.value)
+    assert "is not a text file (byte 0xff at position 0 is not UTF-8); a pairs file is text in LFW's format" in said
+    assert "codec" not in said
+    with pytest.raises(DatasetError, match="is not a text file .*; a people file is text: one name a line"):
+        read_people(photo)
+    with pytest.raises(DatasetError, match="a people file is text"):
+        read_people_folds(photo)
+
+
 def test_the_images_may_be_given_or_must_be_found(lfw_like, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
