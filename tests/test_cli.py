@@ -118,6 +118,14 @@ def test_evaluate_open_set_prints_identification_in_nists_terms(capsys, run, dat
         assert row["fpir_reached"] <= row["fpir"] and row["dir"] == pytest.approx(1 - row["fnir"])
 
 
+def test_evaluate_open_set_refuses_to_enrol_every_image_a_person_has(capsys, run, data_dir):
+    code, out, err = call(capsys, data_dir, "evaluate", "--run", run, "--data", run.parent.parent / "faces",
+                          "--open-set", "--enrolled-per-person", "20")
+    assert code == 2 and out == ""
+    assert "20 enrolled images a person leave no image to search with: the people here have at most 6 images " \
+           "each, so enrol between 1 and 5 of each" in err
+
+
 def test_embed_writes_projector_files(capsys, run, data_dir, tmp_path):
     out_dir = tmp_path / "projector"
     code, out, err = call(capsys, data_dir, "embed", "--run", run, "--split", "all", "--out", out_dir)

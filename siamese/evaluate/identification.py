@@ -151,6 +151,10 @@ def open_set_study(embeddings: torch.Tensor, labels: np.ndarray, distance: Dista
     if not 1 <= gallery_size < len(names):
         raise ValueError(f"the gallery size must be between 1 and {len(names) - 1} (the identities less one "
                          f"stranger), not {gallery_size}")
+    most = int(np.bincount(np.unique(labels, return_inverse=True)[1]).max())
+    if not 1 <= enrolled_per_person < most:
+        raise ValueError(f"{enrolled_per_person} enrolled images a person leave no image to search with: the "
+                         f"people here have at most {most} images each, so enrol between 1 and {most - 1} of each")
     rng = np.random.default_rng(seed)
     parts = []
     for _ in range(draws):

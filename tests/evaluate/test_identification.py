@@ -83,3 +83,11 @@ def test_a_study_enrols_part_of_the_people_and_searches_the_rest(world):
     assert np.array_equal(again.searches.non_mated_best, study.searches.non_mated_best)  # seeded
     with pytest.raises(ValueError, match="between 1 and 8"):
         open_set_study(embeddings, labels, euclidean_paired, gallery_size=9)
+
+
+@pytest.mark.parametrize("enrolled", [4, 20, 0])
+def test_a_study_that_would_leave_nobody_an_image_to_search_with_is_refused(world, enrolled):
+    embeddings, labels = world  # 4 images a person
+    with pytest.raises(ValueError, match=f"{enrolled} enrolled images a person leave no image to search with: the "
+                                         "people here have at most 4 images each, so enrol between 1 and 3"):
+        open_set_study(embeddings, labels, euclidean_paired, enrolled_per_person=enrolled)
