@@ -55,6 +55,7 @@ class GalleryCalibration:
     pairs: Comparisons
     claims: Comparisons
     searches: Searches  # non-mated against `people - 1` people, mated against `people`
+    look_alikes: tuple[tuple[str, str], ...] = ()  # pairs of people nearer each other than themselves
 
     @cached_property
     def pair_confidence(self) -> Calibration | None:
@@ -85,4 +86,22 @@ def calibrate(embeddings: torch.Tensor, names: list[str], distance: Distance) ->
         pairs=Comparisons(d[upper & same], d[upper & ~same]),
         claims=Comparisons(own[mated], others[np.isfinite(others)]),
         searches=Searches(own[mated], 1 + np.sum(by_person[mated] < own[mated, None], axis=1),
-                          others.min(axis=1) if n > 1 else np.empty(0), n))
+                          others.min(axis=1) if n > 1 else np.empty(0), n),
+        look_alikes=look_alikes(by_person, labels, list(people)))
+
+
+def look_alikes(by_person: np.ndarray, labels: np.ndarray, people: list[str]) -> tuple[tuple[str, str], ...]:
+    """Pairs of people whose images are as near each other as the gallery's genuine comparisons are: the
+    median, over each one's images, of the nearest distance to the other is no farther than the farthest
+    genuine claim of the gallery, both ways. Most likely one person enrolled under two names, whose
+    comparisons would count as impostors and pull the thresholds down. `by_person` (M, N): each image's
+    nearest distance to each person (to its own person's other images)."""
+    own = by_person[np.arange(len(labels)), labels]
+    genuine = own[np.isfinite(own)]
+    if len(genuine) == 0 or len(people) < 2:
+        return ()
+    limit = genuine.max()
+    median = np.stack([np.median(by_person[labels == a], axis=0) for a in range(len(people))])
+    near = median <= limit
+    return tuple((people[a], people[b]) for a in range(len(people)) for b in range(a + 1, len(people))
+                 if near[a, b] and near[b, a])

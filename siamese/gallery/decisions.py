@@ -114,6 +114,9 @@ def gallery_rule(calibration: GalleryCalibration | None, task: str, target: floa
     if confidence is None:
         notes.append("No confidence is given: it is fitted on the gallery's genuine comparisons too, so enrol "
                      "2 or more images of a few people.")
+    for first, second in calibration.look_alikes:
+        notes.append(f"{first} and {second} are nearer each other than themselves: one person enrolled under two "
+                     "names? Their comparisons count as impostors and pull the thresholds down: remove one of them.")
     basis = (f"the gallery: {len(wrong):,} {name} among {calibration.people} people, {rate} {target:g}"
              + (f" at {calibration.people} people" if task == "identify" else ""))
     return Rule(task, threshold, "gallery", basis, target, len(wrong), expected, confidence, tuple(notes))

@@ -91,3 +91,21 @@ def test_the_runs_1n_threshold_is_used_for_identification_when_one_was_saved(run
     rule = run_rule(run_dir, "identify")
     assert rule.threshold == 0.7 and "FPIR 0.01 at 40 people" in rule.basis
     assert run_rule(run_dir, "verify").threshold == 99.0
+
+
+def test_one_person_enrolled_under_two_names_is_named_and_distinct_people_are_not(run_dir):
+    """p03 enrolled again, from three more images of the same centre, as p03-again: each name's images are
+    as near the other name's as their own, so every decision warns of them; ten people each of their own
+    centre raise no such note."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(10, 8)) * 2
+    vectors = np.repeat(centres, 3, axis=0) + rng.normal(scale=0.3, size=(30, 8))
+    names = [f"p{k:02d}" for k in range(10) for _ in range(3)]
+    distinct = calibrate(torch.tensor(vectors, dtype=torch.float32), names, euclidean_paired)
+    assert distinct.look_alikes == ()
+    cal = calibrate(torch.tensor(np.vstack([vectors, centres[3] + rng.normal(scale=0.3, size=(3, 8))]),
+                                 dtype=torch.float32), names + ["p03-again"] * 3, euclidean_paired)
+    assert cal.look_alikes == (("p03", "p03-again"),)
+    for task in ("compare", "verify", "identify"):
+        notes = " ".join(decision_rule(cal, run_dir, task, "gallery", 0.05).notes)
+        assert "p03 and p03-again are nearer each other than themselves: one person enrolled under two names?" in notes
