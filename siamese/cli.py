@@ -361,6 +361,22 @@ def _add_face_options(parser: argparse.ArgumentParser) -> None:
                         "the largest instead of refusing it")
 
 
+def _add_threshold_options(parser: argparse.ArgumentParser, fpir: bool) -> None:
+    """Where a decision's threshold comes from and its targets, with the choices and defaults the decisions
+    themselves define (`gallery.decisions`)."""
+    from .gallery.decisions import DEFAULT_TARGET, SOURCES
+
+    parser.add_argument("--threshold-from", choices=SOURCES, default=SOURCES[0],
+                        help="gallery: calibrated on the people enrolled, at --far" + (" / --fpir" if fpir else "") +
+                        " (the run's threshold while fewer than 2 people are enrolled); run: the threshold saved "
+                        f"with the run (default: {SOURCES[0]})")
+    parser.add_argument("--far", type=float, default=DEFAULT_TARGET,
+                        help=f"target false-accept rate of a 1:1 claim (default: {DEFAULT_TARGET:g})")
+    if fpir:
+        parser.add_argument("--fpir", type=float, default=DEFAULT_TARGET, help="target false-positive "
+                            f"identification rate of a 1:N search, at the gallery's size (default: {DEFAULT_TARGET:g})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m siamese", description="Siamese networks for face verification.")
     parser.add_argument("--data-dir", default="data", help="where built-in datasets are cached and "
@@ -448,13 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--gallery", default="gallery", help="gallery folder (default: gallery)")
         if name == "verify":
             p.add_argument("--claim", help="the identity the person claims to be")
-        p.add_argument("--threshold-from", choices=("gallery", "run"), default="gallery",
-                       help="gallery: calibrated on the people enrolled, at --far / --fpir (the run's threshold "
-                       "while fewer than 2 people are enrolled); run: the threshold saved with the run "
-                       "(default: gallery)")
-        p.add_argument("--far", type=float, default=1e-2, help="target false-accept rate of a 1:1 claim (default: 0.01)")
-        p.add_argument("--fpir", type=float, default=1e-2, help="target false-positive identification rate of "
-                       "a 1:N search, at the gallery's size (default: 0.01)")
+        _add_threshold_options(p, fpir=True)
         p.add_argument("images", nargs="+", help="photos with one face each")
         _add_face_options(p)
         p.set_defaults(func=cmd_verify)
@@ -463,9 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True, help="run folder of the model")
     p.add_argument("--gallery", default="gallery", help="gallery folder whose people calibrate the threshold "
                    "(default: gallery)")
-    p.add_argument("--threshold-from", choices=("gallery", "run"), default="gallery",
-                   help="as for verify (default: gallery)")
-    p.add_argument("--far", type=float, default=1e-2, help="target false-accept rate (default: 0.01)")
+    _add_threshold_options(p, fpir=False)
     p.add_argument("--method", choices=("auto", "decomposition", "occlusion"), default="auto",
                    help="decomposition of the similarity over the faces' locations, where the network allows it; "
                    "occlusion (the distance as patches are covered) for any network (default: auto)")

@@ -318,3 +318,13 @@ def test_explain_writes_both_faces_with_their_maps_and_the_sums(capsys, run, dat
     code, printed, err = call(capsys, data_dir, "explain", "--run", run, "--gallery", tmp_path / "gallery",
                               "--out", out, pictures["alice"][0], pictures["bob"][0])
     assert_clean_error(code, printed, err, "no face was found")  # synthetic pictures: detection finds none
+
+
+def test_the_threshold_options_are_the_decisions_own():
+    from siamese.gallery.decisions import DEFAULT_TARGET, SOURCES
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for command in ("verify", "identify", "explain"):
+        options = {a.dest: a for a in sub.choices[command]._actions}
+        assert tuple(options["threshold_from"].choices) == SOURCES and options["far"].default == DEFAULT_TARGET
+        assert ("fpir" in options) == (command != "explain")
