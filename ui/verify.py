@@ -105,7 +105,8 @@ def show_identification(result: Identification) -> None:
                    f"{confidence_text(result.confidence)}")
     else:
         st.warning(f"**Unknown**: nobody is within the threshold ({where}; nearest: "
-                   f"{result.candidates[0].identity} at {result.distance:.4f}) · {confidence_text(result.confidence)}")
+                   f"{result.candidates[0].identity} at {result.distance:.4f}) · "
+                   f"{confidence_text(result.confidence)} as {result.candidates[0].identity}")
     st.markdown("Top candidates (nearest image of each person):")
     show_matches(result.candidates)
 

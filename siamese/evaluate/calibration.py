@@ -28,9 +28,11 @@ class Calibration:
     floor: float = 0.0
     ceiling: float = 1.0
 
-    def confidence(self, distance: float) -> float:
-        """The probability that a pair at `distance` is of one person."""
-        z = self.intercept + self.slope * distance
+    def confidence(self, distance: float, even_at: float | None = None) -> float:
+        """The probability that a pair at `distance` is of one person; with `even_at`, at the prior odds
+        that put one half at that distance (a decision threshold: a strict one says impostors are the more
+        likely, and the probability follows it, so it is over one half exactly where the decision accepts)."""
+        z = self.slope * (distance - even_at) if even_at is not None else self.intercept + self.slope * distance
         p = 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
         return min(max(p, self.floor), self.ceiling)
 

@@ -52,7 +52,10 @@ class Rule:
     notes: tuple[str, ...] = ()      # what to know: an unresolved target, a disagreement, what to enrol
 
     def confidence_at(self, distance: float) -> float | None:
-        return self.confidence.confidence(distance) if self.confidence is not None else None
+        """p(same person) of a decision at `distance`: the gallery's fit at the odds the threshold sets (one
+        half at the threshold), so an accepted decision is over one half and a rejected one under; a
+        threshold at FAR 1 % rejects pairs the evenly weighed fit would call likely the same."""
+        return self.confidence.confidence(distance, even_at=self.threshold) if self.confidence is not None else None
 
     def to_dict(self) -> dict:
         """The rule as plain data, for JSON: the confidence as the comparisons it was fitted on."""

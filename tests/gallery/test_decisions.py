@@ -109,3 +109,18 @@ def test_one_person_enrolled_under_two_names_is_named_and_distinct_people_are_no
     for task in ("compare", "verify", "identify"):
         notes = " ".join(decision_rule(cal, run_dir, task, "gallery", 0.05).notes)
         assert "p03 and p03-again are nearer each other than themselves: one person enrolled under two names?" in notes
+
+
+def test_a_decision_and_its_confidence_say_one_thing(run_dir):
+    """The gallery's fit weighs genuine and impostor comparisons evenly, so at a strict FAR its one-half point
+    lies beyond the threshold; a decision's confidence is at the threshold's odds: over one half exactly
+    when the decision accepts."""
+    cal = gallery_of(12, 3, spread=0.8)
+    for task in ("compare", "verify", "identify"):
+        rule = decision_rule(cal, run_dir, task, "gallery", 0.01)
+        assert rule.confidence_at(rule.threshold) == pytest.approx(0.5)
+        evenly = rule.confidence.confidence(rule.threshold * 1.05)
+        assert evenly > 0.5  # the case a newcomer met: rejected, yet "likely the same" by the even fit
+        for distance in np.linspace(0, 3 * rule.threshold, 61):
+            accepted = distance <= rule.threshold
+            assert (rule.confidence_at(distance) >= 0.5) == accepted or distance == pytest.approx(rule.threshold)
