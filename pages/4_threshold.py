@@ -33,9 +33,12 @@ except SiameseError as exc:
     st.stop()
 
 low, high = scores.threshold_range()
-key = f"threshold_{run.name}"
-if key not in st.session_state:
-    st.session_state[key] = scores.clip(saved)
+key, chosen, shown = (f"{name}_{run.name}" for name in ("threshold", "chosen_threshold", "threshold_range"))
+# The threshold chosen is kept apart from the slider's state, which Streamlit resets to its minimum when
+# another study changes the slider's range: then it comes back (or the saved one), moved into the range.
+if key not in st.session_state or st.session_state.get(shown) != (low, high):
+    st.session_state[key] = scores.clip(st.session_state.get(chosen, saved))
+st.session_state[shown] = (low, high)
 preset_cols = st.columns(len(scores.presets) + 1)
 for col, (name, value) in zip(preset_cols, scores.presets.items()):
     if col.button(f"{name} ({value:.4g})", width="stretch"):
@@ -44,6 +47,7 @@ if preset_cols[-1].button(f"saved ({saved:.4g})", width="stretch"):
     st.session_state[key] = scores.clip(saved)
 threshold = st.slider("Threshold (distance): accept a pair when its distance is at most this",
                       low, high, key=key, step=(high - low) / 1000 or 1e-6, format="%.4f")
+st.session_state[chosen] = threshold
 st.caption(f"Pairs: {scores.protocol}: {scores.genuine_pairs:,} genuine, {scores.impostor_pairs:,} impostor.")
 
 rates = scores.rates(threshold)

@@ -178,3 +178,16 @@ def test_a_hardest_mistake_opens_to_its_maps(make_app):
     assert why.get("image") and "add up to" in " ".join(c.value for c in why.caption)
     opened.set_value(len(opened.options) - 1).run()
     no_errors(at)
+
+
+def test_changing_what_the_threshold_is_studied_on_keeps_the_chosen_threshold(make_app, world):
+    at = make_app("Threshold")
+    low, high = at.slider[0].min, at.slider[0].max
+    chosen = low + 0.6 * (high - low)
+    at.slider[0].set_value(chosen).run()
+    at.selectbox[0].set_value("every identity of another dataset").run()
+    at.text_input[0].set_value(str(world["faces"])).run()
+    no_errors(at)
+    slider = at.slider[0]
+    assert slider.value == pytest.approx(min(max(chosen, slider.min), slider.max), rel=1e-3)
+    assert slider.value > slider.min
