@@ -35,6 +35,8 @@ SOURCES = ("gallery", "run")
 DEFAULT_TARGET = 1e-2
 # The gallery's impostors mostly accepted at the run's threshold: the two disagree.
 DISAGREEMENT = 0.5
+# An expected share of genuine decisions missed (FRR, FNIR) from which the page says so in plain words.
+MISSED_NOTE = 0.2
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,13 @@ def gallery_rule(calibration: GalleryCalibration | None, task: str, target: floa
     if confidence is None:
         notes.append("No confidence is given: it is fitted on the gallery's genuine comparisons too, so enrol "
                      "2 or more images of a few people.")
+    missed = expected.get("FRR" if task != "identify" else "FNIR")
+    if missed is not None and missed >= MISSED_NOTE:
+        what = ("genuine claims of the enrolled people will be rejected" if task != "identify" else
+                "searches by the enrolled people will come out unknown or as someone else")
+        notes.append(f"At this threshold about {missed:.0%} of {what} (the gallery's own comparisons say so): the "
+                     "model does not yet tell these people apart at this target. Enrol more people and more photos "
+                     "of each, relax the target, or adapt the model to them.")
     for first, second in calibration.look_alikes:
         notes.append(f"{first} and {second} are nearer each other than themselves: one person enrolled under two "
                      "names? Their comparisons count as impostors and pull the thresholds down: remove one of them.")

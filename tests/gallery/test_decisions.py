@@ -124,3 +124,15 @@ def test_a_decision_and_its_confidence_say_one_thing(run_dir):
         for distance in np.linspace(0, 3 * rule.threshold, 61):
             accepted = distance <= rule.threshold
             assert (rule.confidence_at(distance) >= 0.5) == accepted or distance == pytest.approx(rule.threshold)
+
+
+def test_a_threshold_that_will_reject_many_genuine_claims_says_so_and_what_to_do(run_dir):
+    overlapping = gallery_of(12, 3, spread=2.5)
+    for task, word in (("verify", "genuine claims of the enrolled people will be rejected"),
+                       ("identify", "searches by the enrolled people will come out unknown or as someone else")):
+        rule = decision_rule(overlapping, run_dir, task, "gallery", 0.01)
+        missed = rule.expected["FRR" if task == "verify" else "FNIR"]
+        assert missed >= 0.2
+        assert any(f"about {missed:.0%} of {word}" in note and "adapt the model" in note for note in rule.notes)
+    apart = decision_rule(gallery_of(12, 3), run_dir, "verify", "gallery", 0.05)
+    assert not any("will be rejected" in note for note in apart.notes)
