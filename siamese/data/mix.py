@@ -6,13 +6,13 @@ folders are two people and a reader can tell which dataset an identity came from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DatasetError
 from ..faces import FACE_CUTS
 from ..faces.cache import resolve_cut
-from .dataset import FaceDataset, concat_datasets, decode_identities
+from .dataset import FaceDataset, concat_datasets
 from .folders import FolderScan
 from .sources import Progress, Source, open_source
 
@@ -81,7 +81,7 @@ def source_of(identity: str, sources: list[dict]) -> dict:
 
 def scan_source(part: TrainingSource, progress: Progress | None = None) -> FolderScan | None:
     """A folder dataset's image files by prefixed identity, its faces cut as `part` says; None for a
-    built-in without a folder (decoded instead, by `load_source`)."""
+    built-in without a folder (decoded instead, by `load_builtin_source`)."""
     if part.source.folder is None:
         return None
     scan = part.source.images(part.cut, progress)
@@ -91,15 +91,11 @@ def scan_source(part: TrainingSource, progress: Progress | None = None) -> Folde
                       [f"{part.source.label}: {problem}" for problem in scan.problems])
 
 
-def load_source(part: TrainingSource, size: int, colour: str, min_images: int = 2) -> FaceDataset:
-    """Every image of one source decoded at `size` and `colour`, its identities prefixed."""
-    if part.source.folder is None:
-        dataset = part.source.load(size, colour)
-        if part.prefix:
-            dataset.identities = [part.prefix + name for name in dataset.identities]
-        return dataset
-    scan = scan_source(part)
-    return decode_identities(scan.identities, size, colour, part.source.label, scan.problems, min_images)
+def load_builtin_source(part: TrainingSource, size: int, colour: str) -> FaceDataset:
+    """A built-in source without a folder (scikit-learn's digits), decoded at `size` and `colour`, its
+    identities prefixed; folders are listed (`scan_source`) and decoded together by the caller."""
+    dataset = part.source.load(size, colour)
+    return replace(dataset, identities=[part.prefix + name for name in dataset.identities])
 
 
 def load_recorded(sources: list[dict], identities: list[str], size: int, colour: str,
@@ -113,9 +109,7 @@ def load_recorded(sources: list[dict], identities: list[str], size: int, colour:
             continue
         source = open_source(record["data"], data_dir)
         own = [name[len(record["prefix"]):] for name in mine]
-        dataset = source.load(size, colour, own, cut=record["faces"])
-        dataset.identities = mine
-        datasets.append(dataset)
+        datasets.append(replace(source.load(size, colour, own, cut=record["faces"]), identities=mine))
     if not datasets:
         raise DatasetError("none of the identities asked for belong to the run's datasets")
     joined = datasets[0] if len(datasets) == 1 else concat_datasets(datasets, sources[0]["label"])

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from ..config import TrainConfig
 from ..data.dataset import FaceDataset, ImageFiles, concat_datasets, decode_identities
 from ..data.folders import FolderScan
-from ..data.mix import load_source, scan_source, source_of, training_sources
+from ..data.mix import load_builtin_source, scan_source, source_of, training_sources
 from ..data.protocol_files import read_people
 from ..data.sources import Progress
 from ..data.split import sample_identities, split_identities
@@ -43,7 +43,7 @@ def prepare_data(config: TrainConfig, data_dir: str | Path = "data", progress: P
               "sources": [part.record() for part in parts]}
     min_images = 1 if config.singletons == "classes" else 2
     # A folder is listed (its faces prepared) and decoded later, all folders at once; a built-in is decoded.
-    loaded = [scan_source(part, progress) or load_source(part, config.input_size, config.colour, min_images)
+    loaded = [scan_source(part, progress) or load_builtin_source(part, config.input_size, config.colour)
               for part in parts]
     excluded = _excluded(config, list(loaded[0].identities))
     record["excluded"] = sorted(excluded)
