@@ -7,14 +7,8 @@ from siamese.errors import SiameseError
 from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
 from siamese.gallery import check_snapshots, compare_photos, enrol_photos, enrol_validation_people
 from ui import adapt, burst, cached, page, workspace
-from ui.verify import (
-    PHOTO_TYPES,
-    decision_controls,
-    photo_input,
-    show_comparison,
-    show_identification,
-    show_verification,
-)
+from ui.verify import PHOTO_TYPES, decision_controls, photo_input, show_comparison, show_identification
+from ui.verify import show_note, show_verification
 
 BURST = 5  # snapshots a burst takes, half a second apart
 
@@ -83,6 +77,8 @@ with check_tab:
             show_identification(enrolled.identify(probe, rules["identify"]))
 
 with enrol_tab:
+    if st.session_state.pop("enrol_done", False):  # before the field is drawn: the next person starts empty
+        st.session_state.enrol_name = ""
     name = st.text_input("Name of the person to enrol", key="enrol_name")
     single, several = st.columns(2)
     snap = single.camera_input("Snapshot", key="enrol_camera")
@@ -111,9 +107,11 @@ with enrol_tab:
             st.session_state.enrol_shots = []
             st.session_state.enrolments = st.session_state.get("enrolments", 0) + 1
             st.session_state.enrol_note = (f"{name.strip()} now has {count} enrolled image(s).", [])
+            st.session_state.enrol_done = True
             st.rerun()  # the thresholds above are calibrated on the new gallery
         except SiameseError as exc:
             st.error(str(exc))
+    show_note("enrol_note")  # beside the button that enrolled
     if st.session_state.enrol_shots and st.button("Clear the snapshots"):
         st.session_state.enrol_shots = []
         st.rerun()
@@ -125,14 +123,11 @@ with enrol_tab:
         try:
             with st.spinner("Enrolling the validation people…"):
                 done = enrol_validation_people(people, run, workspace.DATA_DIR, int(each))
-            st.session_state.enrol_note = (done.message, done.problems)
+            st.session_state.validation_note = (done.message, done.problems)
             st.rerun()  # the page above shows the new people too
         except SiameseError as exc:
             st.error(str(exc))
-    if note := st.session_state.pop("enrol_note", None):
-        st.success(note[0])
-        for problem in note[1]:
-            st.warning(problem)
+    show_note("validation_note")
 
 with remove_tab:
     if on_disk := people.folders():

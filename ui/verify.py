@@ -98,6 +98,14 @@ def show_verification(result: Verification, trained: TrainedModel, probe) -> Non
     explanation(trained, probe, nearest, result.threshold, "verify", f"this face and {result.claimed}'s nearest image")
 
 
+def show_note(key: str) -> None:
+    """What an enrolment just did, kept over its rerun under `key`: (message, problems), shown once."""
+    if note := st.session_state.pop(key, None):
+        st.success(note[0])
+        for problem in note[1]:
+            st.warning(problem)
+
+
 def show_identification(result: Identification) -> None:
     where = f"threshold {result.threshold:.4f}, {result.rule.source}"
     if result.identity:

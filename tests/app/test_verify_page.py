@@ -236,3 +236,18 @@ def test_burst_frames_are_decoded_and_anything_else_is_unreadable():
            [jpeg, b"", b"", b"", b""]
     assert burst.decode_frames("not a list") == [] and burst.decode_frames(None) == []
     assert len(burst.decode_frames([url] * 50)) == burst.MAX_FRAMES
+
+
+def test_an_enrolment_is_confirmed_beside_its_button_and_the_name_field_empties(own_world, face_photo,
+                                                                                 monkeypatch):
+    at = own_world.open("Verify")
+    at.text_input(key="enrol_name").set_value("alice")
+    burst_of(monkeypatch, [face_photo] * 3)
+    at.run()
+    button(at, "Enrol alice from 3 image(s)").click().run()
+    no_exception(at)
+    assert at.text_input(key="enrol_name").value == ""
+    order = [(type(e).__name__, getattr(e, "value", None)) for e in at.tabs[2]]  # "Enrol a person", in order
+    confirmed = order.index(("Success", "alice now has 3 enrolled image(s)."))
+    divider = next(i for i, (kind, _) in enumerate(order) if kind == "Divider")
+    assert confirmed < divider  # beside the enrol button, above the validation people's section
