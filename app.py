@@ -44,7 +44,7 @@ with run_col:
             a, b, c = st.columns(3)
             a.metric("Status", row["status"])
             b.metric("Validation AUC", f"{row['val_auc']:.3f}" if row["val_auc"] is not None else "—")
-            c.metric("EER", f"{row['val_eer']:.3f}" if row["val_eer"] is not None else "—")
+            c.metric("EER", f"{row['val_eer']:.4f}" if row["val_eer"] is not None else "—")
             st.caption(f"{row['epochs']} epochs in {row['seconds']:.0f} s, on {row['data']}; figures on the run's "
                        "validation identities, never seen in training.")
         except SiameseError as exc:

@@ -17,7 +17,8 @@ from siamese.evaluate.scores import evaluate_embeddings
 from siamese.models import build_model, embed_images, to_input
 from siamese.recipes import defaults_for
 from siamese.runs.files import append_metrics, save_torch, write_json
-from siamese.runs.folder import RunPaths, create_run, save_threshold
+from siamese.decisions import save_threshold
+from siamese.runs.folder import RunPaths, create_run
 from siamese.runs.status import write_status
 from siamese.train.inputs import prepare_data
 from siamese.train.loop import train

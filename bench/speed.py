@@ -21,8 +21,9 @@ from siamese.data.images import to_pil
 from siamese.device import uses_bf16
 from siamese.faces.cache import FACES_DIR, cached_faces, prepare_faces
 from siamese.faces.detect import FaceError
-from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
-from siamese.gallery import Gallery, decision_rule
+from siamese.faces.prepare import prepare_face
+from siamese.decisions import decision_rule
+from siamese.gallery import Gallery
 from siamese.losses import build_loss, pair_distance_fn
 from siamese.models import build_model, to_input
 from siamese.runs.files import read_metrics
@@ -130,12 +131,12 @@ def verify_latency(run_dir: Path, faces: FaceDataset, sizes: tuple[int, ...], wo
     identities, median of 10 calls after one warm-up."""
     model = load_trained(run_dir)
     snapshot = snapshot_scene(faces.images[0])
-    cut = photo_cut(model.faces)
+    detect = True
     try:
-        prepare_face(snapshot, cut)
+        prepare_face(snapshot, model.cut(detect))
         what = "detect, crop, embed, 1:N"
     except FaceError:  # a dataset that is not faces (digits, synthetic): time the rest
-        cut, what = "whole", "no face to detect; embed, 1:N"
+        detect, what = False, "no face to detect; embed, 1:N"
     rows = []
     for n in sizes:
         gallery = Gallery(workdir / f"gallery-{n}", model)
@@ -149,9 +150,7 @@ def verify_latency(run_dir: Path, faces: FaceDataset, sizes: tuple[int, ...], wo
                      "seconds": time.perf_counter() - start})
 
         def once() -> None:
-            crop = prepare_face(snapshot, cut)
-            probe = face_tensor(crop.crop, model.config.input_size, model.config.colour)
-            enrolled.identify(gallery.embed(probe), rule)
+            enrolled.identify(model.probe(snapshot, detect).embedding, rule)
 
         once()
         times = []

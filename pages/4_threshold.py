@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from siamese.errors import SiameseError
-from siamese.runs.folder import decision_threshold, save_threshold
+from siamese.decisions import Rule, run_threshold, save_threshold
 from ui import adapt, cached, page
 from ui.draw import det_figure, line_figure, show_pairs
 from ui.explain import open_a_mistake
@@ -27,23 +27,27 @@ if kind != "validation" and not target:
     st.stop()
 try:
     scores, data = cached.scores(run, kind, target)
-    saved = decision_threshold(run)
 except SiameseError as exc:
     st.error(str(exc))
     st.stop()
+try:
+    saved = run_threshold(run)
+except SiameseError as exc:  # none yet, or a damaged file: choose one here and save it
+    st.warning(str(exc))
+    saved = None
 
 low, high = scores.threshold_range()
 key, chosen, shown = (f"{name}_{run.name}" for name in ("threshold", "chosen_threshold", "threshold_range"))
 # The threshold chosen is kept apart from the slider's state, which Streamlit resets to its minimum when
 # another study changes the slider's range: then it comes back (or the saved one), moved into the range.
 if key not in st.session_state or st.session_state.get(shown) != (low, high):
-    st.session_state[key] = scores.clip(st.session_state.get(chosen, saved))
+    st.session_state[key] = scores.clip(st.session_state.get(chosen, saved or scores.presets["EER"]))
 st.session_state[shown] = (low, high)
 preset_cols = st.columns(len(scores.presets) + 1)
 for col, (name, value) in zip(preset_cols, scores.presets.items()):
     if col.button(f"{name} ({value:.4g})", width="stretch"):
         st.session_state[key] = scores.clip(value)
-if preset_cols[-1].button(f"saved ({saved:.4g})", width="stretch"):
+if saved is not None and preset_cols[-1].button(f"saved ({saved:.4g})", width="stretch"):
     st.session_state[key] = scores.clip(saved)
 threshold = st.slider("Threshold (distance): accept a pair when its distance is at most this",
                       low, high, key=key, step=(high - low) / 1000 or 1e-6, format="%.4f")
@@ -99,7 +103,7 @@ matrix_col.markdown("**Confusion matrix** (rows: truth, columns: decision)")
 matrix_col.table(pd.DataFrame([[rates["tp"], rates["fn"]], [rates["fp"], rates["tn"]]],
                               index=["genuine pair", "impostor pair"], columns=["accepted", "rejected"]))
 with save_col:
-    st.markdown(f"**Saved threshold:** {saved:.4f}")
+    st.markdown(f"**Saved threshold:** {saved:.4f}" if saved is not None else "**Saved threshold:** none")
     if st.button("Save this threshold with the run", type="primary"):
         try:
             save_threshold(run, threshold, f"the Threshold page, on {scores.protocol}")
@@ -111,6 +115,6 @@ hardest = scores.hardest(threshold, k=8)
 st.subheader("Hardest mistakes at this threshold")
 show_pairs(data, hardest["false_accepts"], "False accepts (impostors nearest first)")
 show_pairs(data, hardest["false_rejects"], "False rejects (genuine pairs farthest first)")
-open_a_mistake(cached.model(run), data, hardest, threshold)
+open_a_mistake(cached.model(run), data, hardest, Rule("compare", threshold, "run", f"this page, on {scores.protocol}"))
 
 identification_study(run, kind, target, len(data.identities))

@@ -4,7 +4,7 @@ enrol (from snapshots, a burst, photos, or the run's validation people), remove,
 import streamlit as st
 
 from siamese.errors import SiameseError
-from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
+from siamese.faces.prepare import prepare_face
 from siamese.gallery import check_snapshots, compare_photos, enrol_photos, enrol_validation_people
 from ui import adapt, burst, cached, page, workspace
 from ui.verify import PHOTO_TYPES, decision_controls, photo_input, show_comparison, show_identification
@@ -34,7 +34,7 @@ options = st.columns(2)
 detect = options[0].checkbox("Detect the face", value=True, help="Untick for images that are already "
                              "face crops, like those of ORL or Olivetti")
 largest = options[1].checkbox("Use the largest face when there are several", value=False)
-cut = photo_cut(trained.faces, detect)
+cut = trained.cut(detect)
 
 
 def crop(source, failure: str = ""):
@@ -53,7 +53,7 @@ with compare_tab:
                "weights); the distance between the two embeddings is decided at the threshold above.")
     inputs = st.columns(2)
     photos = [photo_input(inputs[0], "First", "Webcam"), photo_input(inputs[1], "Second", "Upload")]
-    show_comparison(compare_photos(trained, *photos, rules["compare"], cut, largest), trained)
+    show_comparison(compare_photos(trained, *photos, rules["compare"], detect, largest), trained)
 
 with check_tab:
     camera_col, upload_col = st.columns(2)
@@ -62,19 +62,22 @@ with check_tab:
     photo = shot or uploaded
     mode = st.radio("Mode", ["1:N identify", "1:1 verify a claim"], horizontal=True, key="verify_mode")
     claimed = st.selectbox("Claimed identity", list(enrolled.identities()), disabled=mode.startswith("1:N"))
-    face = crop(photo.getvalue()) if photo is not None else None
-    if face is not None:
+    probe = None
+    if photo is not None:
+        try:
+            probe = trained.probe(photo.getvalue(), detect, largest)
+        except SiameseError as exc:
+            st.error(str(exc))
+    if probe is not None:
         left, right = st.columns([2, 1])
-        left.image(face.annotated, caption="detected face" if face.face else "whole image used", width=360)
-        right.image(face.crop, caption="crop given to the model", width=160)
-        probe_image = face_tensor(face.crop, trained.config.input_size, trained.config.colour)
-        probe = people.embed(probe_image)
+        left.image(probe.face.annotated, caption="detected face" if probe.face.face else "whole image used", width=360)
+        right.image(probe.face.crop, caption="crop given to the model", width=160)
         if not enrolled.names:
             st.info("Nobody is enrolled yet: enrol someone in the next tab.")
         elif mode.startswith("1:1"):
-            show_verification(enrolled.verify(probe, claimed, rules["verify"]), trained, probe_image)
+            show_verification(enrolled.verify(probe.embedding, claimed, rules["verify"]), trained, probe, enrolled)
         else:
-            show_identification(enrolled.identify(probe, rules["identify"]))
+            show_identification(enrolled.identify(probe.embedding, rules["identify"]), trained, probe, enrolled)
 
 with enrol_tab:
     if st.session_state.pop("enrol_done", False):  # before the field is drawn: the next person starts empty

@@ -270,17 +270,17 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
-def _face(path: str, args: argparse.Namespace, faces: str):
-    """The same face detection and cut as the dashboard's, so CLI and dashboard decisions compare."""
+def _probe(path: str, args: argparse.Namespace, trained):
+    """The photo made into a probe by the run's own step, as the dashboard makes it, so CLI and dashboard
+    decisions compare."""
     from .errors import ImageError
-    from .faces.prepare import photo_cut, prepare_face
 
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
-        return prepare_face(data, photo_cut(faces, not args.no_detect), args.largest)
+        return trained.probe(data, not args.no_detect, args.largest)
     except ImageError as exc:
         raise type(exc)(f"{path}: {exc}") from None
 
@@ -296,9 +296,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """1:1 with --claim (identify without it): one JSON line per image, each decided by one rule from the
     gallery as it is (or the run's threshold). Exit 0 when every claim is accepted, 1 when one is rejected,
     2 when an image has no usable face (the others are still decided)."""
+    from .decisions import decision_rule
     from .errors import GalleryError
-    from .faces.prepare import face_tensor
-    from .gallery.decisions import decision_rule
     from .gallery.store import check_identity_name
 
     gallery = _open_gallery(args)
@@ -310,13 +309,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     rule = decision_rule(enrolled.calibration, Path(args.run), task, args.threshold_from, target)
     for note in rule.notes:
         print(f"note: {note}", file=sys.stderr)
-    config, worst = gallery.model.config, 0
+    worst = 0
     for path in args.images:
         line = {"image": path, "task": task, "threshold": rule.threshold, "threshold_from": rule.basis,
-                "target": rule.target}
+                "target": rule.target, "promise": rule.promise}
         try:
-            probe = gallery.embed(face_tensor(_face(path, args, gallery.model.faces).crop, config.input_size,
-                                              config.colour))
+            probe = _probe(path, args, gallery.model).embedding
         except SiameseError as exc:
             print(json.dumps({**line, "error": str(exc)}), flush=True)
             worst = 2
@@ -337,20 +335,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Where two photos' faces agree and differ: a PNG of both faces with their maps, and one JSON object
     (the distance, the decision at the gallery's or the run's threshold, the similarity the maps add up to)."""
+    from .decisions import decision_rule
     from .explain import explain_pair, picture
-    from .faces.prepare import face_tensor
-    from .gallery.decisions import decision_rule
 
     gallery = _open_gallery(args)
-    trained, config = gallery.model, gallery.model.config
+    trained = gallery.model
     rule = decision_rule(gallery.now().calibration, Path(args.run), "compare", args.threshold_from, args.far)
-    faces = [face_tensor(_face(path, args, trained.faces).crop, config.input_size, config.colour)
-             for path in (args.first, args.second)]
-    explanation = explain_pair(trained, *faces, rule.threshold, args.method)
+    first, second = (_probe(path, args, trained) for path in (args.first, args.second))
+    faces = (first.input, second.input)
+    explanation = explain_pair(trained, *faces, rule, args.method, (first.embedding, second.embedding))
     out = Path(args.out)
-    picture(explanation, *faces, rule.threshold).save(out)
+    picture(explanation, *faces, rule).save(out)
     print(json.dumps({"first": args.first, "second": args.second, "out": str(out), "threshold_from": rule.basis,
-                      **explanation.summary(rule.threshold)}))
+                      **explanation.summary(rule)}))
     return 0
 
 
@@ -363,8 +360,8 @@ def _add_face_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_threshold_options(parser: argparse.ArgumentParser, fpir: bool) -> None:
     """Where a decision's threshold comes from and its targets, with the choices and defaults the decisions
-    themselves define (`gallery.decisions`)."""
-    from .gallery.decisions import DEFAULT_TARGET, SOURCES
+    themselves define (`siamese.decisions`)."""
+    from .decisions import DEFAULT_TARGET, SOURCES
 
     parser.add_argument("--threshold-from", choices=SOURCES, default=SOURCES[0],
                         help="gallery: calibrated on the people enrolled, at --far" + (" / --fpir" if fpir else "") +

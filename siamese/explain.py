@@ -20,6 +20,7 @@ scaling):
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+from .decisions import Rule
 from .models import to_input
 from .runs.trained import TrainedModel
 
@@ -55,31 +57,33 @@ class Explanation:
         """What each face's map adds up to: the similarity (decomposition); None for occlusion."""
         return float(self.map_a.sum()) if self.method == "decomposition" else None
 
-    def summary(self, threshold: float | None = None) -> dict:
-        """Plain data for JSON: the figures, the strongest matches and the sums."""
+    def summary(self, rule: Rule | None = None) -> dict:
+        """Plain data for JSON: the figures, the strongest matches and the sums, and the decision by `rule`."""
         out = {"method": self.method, "distance": self.distance, "similarity": self.similarity,
                "map_sum_a": self.map_sum, "map_sum_b": float(self.map_b.sum()) if self.map_sum is not None else None,
                "map_shape": list(self.map_a.shape), "units": self.units, "note": self.note,
                "matches": [{"a": list(a), "b": list(b), "share": v} for a, b, v in self.matches]}
-        if threshold is not None:
-            out.update(threshold=threshold, same=self.distance <= threshold)
+        if rule is not None:
+            out.update(threshold=rule.threshold, same=rule.accepts(self.distance))
         if self.crosses_a is not None:
             out["patches_that_cross"] = {"a": int(self.crosses_a.sum()), "b": int(self.crosses_b.sum())}
         return out
 
 
-def explain_pair(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, threshold: float | None = None,
-                 method: str = "auto") -> Explanation:
-    """Explain the distance between two faces, (1, C, H, W) uint8 each at the run's input size and colour.
+def explain_pair(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, rule: Rule | None = None,
+                 method: str = "auto", embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> Explanation:
+    """Explain the distance between two faces, (1, C, H, W) uint8 each at the run's input size and colour,
+    as decided by `rule`; `embeddings`, (1, D) each, are the decision's own (embedded here when not given).
     'auto' decomposes when the network allows it, else covers patches; asking for the decomposition of a
     network that does not allow it gives occlusion, with a note saying why."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    embeddings = embeddings or (trained.embed(a), trained.embed(b))
     why_not = decomposition_problem(trained)
     if method == "occlusion" or why_not:
         note = f"{why_not}: shown by occlusion instead" if why_not and method == "decomposition" else ""
-        return occlusion(trained, a, b, threshold, note=note if why_not else "")
-    return decomposition(trained, a, b)
+        return occlusion(trained, a, b, rule, note=note if why_not else "", embeddings=embeddings)
+    return decomposition(trained, a, b, embeddings=embeddings)
 
 
 def decomposition_problem(trained: TrainedModel) -> str | None:
@@ -96,9 +100,19 @@ def decomposition_problem(trained: TrainedModel) -> str | None:
     return None
 
 
+# Whether a loaded network decomposes depends on its layers alone: found once per network.
+_SPLITS: "weakref.WeakKeyDictionary[nn.Module, int | None]" = weakref.WeakKeyDictionary()
+
+
 def _split(backbone: nn.Module, config) -> int | None:
     """The index after which `backbone` (a Sequential) is an affine head over its last feature map with
     more than one location, or None when it has no such head."""
+    if backbone not in _SPLITS:
+        _SPLITS[backbone] = _find_split(backbone, config)
+    return _SPLITS[backbone]
+
+
+def _find_split(backbone: nn.Module, config) -> int | None:
     if not isinstance(backbone, nn.Sequential):
         return None
     was_training = backbone.training
@@ -159,13 +173,15 @@ def _location_vectors(trained: TrainedModel, image: torch.Tensor) -> tuple[torch
     return total / total.sum(0).norm(), (h, w)  # the cosine is of unit-length embeddings, as the decision's
 
 
-def decomposition(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, top: int = 5) -> Explanation:
-    """The similarity of two faces decomposed over pairs of locations (see the module)."""
+def decomposition(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, top: int = 5,
+                  embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> Explanation:
+    """The similarity of two faces decomposed over pairs of locations (see the module); the distance is
+    that of `embeddings` (the decision's), embedded here when not given."""
     va, shape = _location_vectors(trained, a)
     vb, _ = _location_vectors(trained, b)
     cells = (va @ vb.T).double().numpy()                                  # (P, P), adds up to the cosine
     similarity = float(cells.sum())
-    distance = float(trained.distance(trained.embed(a), trained.embed(b))[0])
+    distance = float(trained.distance(*(embeddings or (trained.embed(a), trained.embed(b))))[0])
     order = np.argsort(cells, axis=None)[::-1][:top]
     w = shape[1]
     matches = [((int(i // cells.shape[1]) // w, int(i // cells.shape[1]) % w),
@@ -175,11 +191,13 @@ def decomposition(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, top: 
 
 
 @torch.no_grad()
-def occlusion(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, threshold: float | None = None,
-              grid: int = OCCLUSION_GRID, note: str = "") -> Explanation:
+def occlusion(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, rule: Rule | None = None,
+              grid: int = OCCLUSION_GRID, note: str = "",
+              embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> Explanation:
     """The change in distance when each of grid x grid patches of one face is covered with grey, the other
-    face as it is; patches whose cover moves the pair across `threshold` are marked."""
-    base_a, base_b = trained.embed(a), trained.embed(b)
+    face as it is (as `embeddings`, the decision's, or embedded here); patches whose cover moves the pair
+    across `rule`'s threshold are marked."""
+    base_a, base_b = embeddings or (trained.embed(a), trained.embed(b))
     distance = float(trained.distance(base_a, base_b)[0])
 
     def deltas(face: torch.Tensor, other: torch.Tensor) -> np.ndarray:
@@ -192,7 +210,7 @@ def occlusion(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, threshold
         return (moved.double().numpy() - distance).reshape(grid, grid)
 
     map_a, map_b = deltas(a, base_b), deltas(b, base_a)
-    crosses = (lambda m: (distance <= threshold) != (distance + m <= threshold)) if threshold is not None else None
+    crosses = (lambda m: rule.accepts(distance) != rule.accepts(distance + m)) if rule else None
     return Explanation("occlusion", distance, None, map_a, map_b, "change in distance when covered", [],
                        crosses(map_a) if crosses else None, crosses(map_b) if crosses else None, note)
 
@@ -209,7 +227,7 @@ def overlay(face: np.ndarray, values: np.ndarray, limit: float) -> np.ndarray:
     return (face * (1 - strength) + colour * strength).astype(np.uint8)
 
 
-def picture(explanation: Explanation, a: torch.Tensor, b: torch.Tensor, threshold: float | None = None,
+def picture(explanation: Explanation, a: torch.Tensor, b: torch.Tensor, rule: Rule | None = None,
             side: int = 256) -> Image.Image:
     """The two faces side by side with their maps over them (red: where they agree, or where covering the
     face moves the pair apart; blue: the opposite), the strongest matches joined by lines, patches whose
@@ -242,8 +260,8 @@ def picture(explanation: Explanation, a: torch.Tensor, b: torch.Tensor, threshol
         for i, j in zip(*np.nonzero(crosses)) if crosses is not None else ():
             draw.rectangle([offset + j * cell, i * cell, offset + (j + 1) * cell - 1, (i + 1) * cell - 1],
                            outline=(250, 200, 0), width=2)
-    verdict = "" if threshold is None else (f" <= {threshold:.4f}: same person" if explanation.distance <= threshold
-                                            else f" > {threshold:.4f}: different people")
+    verdict = "" if rule is None else (f" <= {rule.threshold:.4f}: same person" if rule.accepts(explanation.distance)
+                                       else f" > {rule.threshold:.4f}: different people")
     lines = [f"distance {explanation.distance:.4f}{verdict}",
              (f"{explanation.method}: the maps add up to the similarity {explanation.similarity:.4f} (red: agree, "
               "blue: differ)") if explanation.method == "decomposition" else

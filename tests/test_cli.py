@@ -17,7 +17,8 @@ from PIL import Image
 
 from siamese.cli import build_parser, main
 from siamese.config import TrainConfig
-from siamese.runs.folder import RunPaths, create_run, read_threshold, save_threshold
+from siamese.decisions.saved import read_threshold, save_threshold
+from siamese.runs.folder import RunPaths, create_run
 from siamese.runs.status import read_status
 
 # tests/conftest.py by path: a bare `import conftest` may find tests/app/conftest.py instead.
@@ -321,7 +322,7 @@ def test_explain_writes_both_faces_with_their_maps_and_the_sums(capsys, run, dat
 
 
 def test_the_threshold_options_are_the_decisions_own():
-    from siamese.gallery.decisions import DEFAULT_TARGET, SOURCES
+    from siamese.decisions import DEFAULT_TARGET, SOURCES
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for command in ("verify", "identify", "explain"):

@@ -17,6 +17,7 @@ from PIL import Image
 
 from siamese.config import TrainConfig
 from siamese.data.images import load_image
+from siamese.decisions import Rule
 from siamese.distances import get_distance
 from siamese.explain import decomposition, decomposition_problem, explain_pair, occlusion
 from siamese.models import build_model
@@ -67,7 +68,7 @@ def test_networks_that_cannot_be_decomposed_are_explained_by_occlusion():
     assert "not an affine function of its last feature map" in decomposition_problem(
         untrained(model="koch", input_size=96, embedding_dim=8))
     a, b = face(1, 0, 96), face(2, 0, 96)
-    explained = explain_pair(koch, a, b, threshold=0.5, method="decomposition")
+    explained = explain_pair(koch, a, b, Rule("compare", 0.5, "run", "test"), method="decomposition")
     assert explained.method == "occlusion" and "shown by occlusion instead" in explained.note
     assert explained.map_a.shape == (8, 8) and explained.map_sum is None and explained.crosses_a is not None
     assert "learned head" in decomposition_problem(untrained(loss="bce"))
@@ -126,7 +127,7 @@ def test_occlusion_marks_the_patches_that_move_a_pair_across_the_threshold(train
     a, b = face(20, 0), face(20, 1)
     plain = occlusion(trained_run, a, b)
     threshold = plain.distance + 0.5 * plain.map_a.max()  # half-way to the largest move a cover makes
-    marked = occlusion(trained_run, a, b, threshold)
+    marked = occlusion(trained_run, a, b, Rule("compare", threshold, "run", "test"))
     assert marked.crosses_a.sum() >= 1 and marked.crosses_a.sum() == (plain.map_a > 0.5 * plain.map_a.max()).sum()
 
 
@@ -135,3 +136,15 @@ def test_two_identical_images_are_explained_as_the_same_picture(trained_run):
     explained = explain_pair(trained_run, a, a.clone())
     assert explained.similarity == pytest.approx(1.0, abs=1e-5) and explained.distance == pytest.approx(0, abs=1e-3)
     assert np.allclose(explained.map_a, explained.map_b, atol=1e-6)
+
+
+def test_an_explanation_takes_the_decisions_embeddings_and_never_embeds_them_again(trained_run, monkeypatch):
+    a, b = face(20, 0), face(20, 1)
+    given = (trained_run.embed(a), trained_run.embed(b))
+    embedded = []
+    original = trained_run.embed
+    monkeypatch.setattr(trained_run, "embed", lambda images: embedded.append(len(images)) or original(images))
+    for method in ("decomposition", "occlusion"):
+        explained = explain_pair(trained_run, a, b, Rule("compare", 1.0, "run", "test"), method, given)
+        assert explained.distance == pytest.approx(float(trained_run.distance(*given)[0]))
+    assert 1 not in embedded  # occlusion embeds its covered faces (64 at once), never the pair itself again

@@ -107,3 +107,12 @@ def test_every_test_safety_md_names_exists():
     missing = [f"{path}::{name}" for path, name in sorted(named)
                if not (ROOT / path).is_file() or not re.search(rf"^def {name}\(", (ROOT / path).read_text(), re.M)]
     assert missing == []
+
+
+def test_the_decisions_depend_on_nothing_of_training_runs_or_the_gallery():
+    """Whoever decides (the trainer saving its threshold, the pages, the gallery) imports the decisions;
+    the decisions never import them back."""
+    graph = library_graph()
+    reached = {m for name, imports in graph.items() if name.startswith("siamese.decisions") for m in imports}
+    back = sorted(m for m in reached if m.split(".")[1] in ("train", "runs", "gallery", "explain", "cli"))
+    assert back == []

@@ -6,15 +6,17 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from siamese.decisions import Rule
 from siamese.explain import decomposition_problem, explain_pair, picture
 from siamese.runs.trained import TrainedModel
 
 METHODS = {"where they agree (decomposition)": "decomposition", "covering patches (occlusion)": "occlusion"}
 
 
-def explanation(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, threshold: float, key: str,
-                what: str = "the two faces") -> None:
-    """An expander explaining the distance of two faces, (1, C, H, W) uint8 at the run's input size."""
+def explanation(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, rule: Rule, key: str,
+                what: str = "the two faces", embeddings: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+    """An expander explaining the distance of two faces, (1, C, H, W) uint8 at the run's input size, as
+    `rule` decided it; `embeddings` (1, D) each, the decision's own, are not computed again."""
     with st.expander(f"Why? Where {what} agree and where they differ"):
         why_not = decomposition_problem(trained)
         if why_not:
@@ -22,8 +24,8 @@ def explanation(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, thresho
             method = "occlusion"
         else:
             method = METHODS[st.radio("Method", list(METHODS), horizontal=True, key=f"explain_{key}")]
-        explained = explain_pair(trained, a, b, threshold, method)
-        st.image(picture(explained, a, b, threshold), width=560)
+        explained = explain_pair(trained, a, b, rule, method, embeddings)
+        st.image(picture(explained, a, b, rule), width=560)
         if explained.method == "decomposition":
             st.caption(f"The similarity of the two embeddings, {explained.similarity:.3f}, is a sum over pairs of "
                        "locations of the network's last feature map (Stylianou et al. 2019): each face's map shows "
@@ -37,9 +39,9 @@ def explanation(trained: TrainedModel, a: torch.Tensor, b: torch.Tensor, thresho
                        f"{crossing} patch(es), outlined, move the pair across the threshold on their own.")
 
 
-def open_a_mistake(trained: TrainedModel, data, hardest: dict, threshold: float) -> None:
-    """A choice of one of the hardest mistakes (`PairScores.hardest`, over the images of `data`), and its
-    explanation."""
+def open_a_mistake(trained: TrainedModel, data, hardest: dict, rule: Rule) -> None:
+    """A choice of one of the hardest mistakes (`PairScores.hardest`, over the images of `data`) at the
+    page's `rule`, and its explanation."""
     pairs = [("false accept", *pair) for pair in hardest["false_accepts"]] + \
             [("false reject", *pair) for pair in hardest["false_rejects"]]
     if not pairs:
@@ -49,4 +51,4 @@ def open_a_mistake(trained: TrainedModel, data, hardest: dict, threshold: float)
                           format_func=lambda n: f"{pairs[n][0]}: {name(pairs[n][1])} / {name(pairs[n][2])} · "
                                                 f"d={pairs[n][3]:.3f}")
     _, i, j, _ = pairs[chosen]
-    explanation(trained, data.images[i][None], data.images[j][None], threshold, "mistake")
+    explanation(trained, data.images[i][None], data.images[j][None], rule, "mistake")

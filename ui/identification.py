@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from siamese.errors import SiameseError
-from siamese.runs.folder import read_identification_threshold, save_identification_threshold
+from siamese.decisions import read_identification_threshold, save_identification_threshold
 from ui import cached
 from ui.draw import line_figure
 
@@ -67,12 +67,14 @@ def identification_study(run: Path, kind: str, target: str, identities: int) -> 
     except SiameseError as exc:
         saved = None
         save_col.warning(str(exc))
-    save_col.markdown(f"**Saved 1:N threshold:** " + (f"{saved['threshold']:.4f} (FPIR {saved['fpir']:g} at "
-                                                      f"{saved['gallery_size']} people)" if saved else "none yet"))
+    save_col.markdown("**Saved 1:N threshold:** " + (f"{saved.threshold:.4f} (FPIR {saved.fpir:g} at "
+                                                     f"{saved.gallery_size} people)" if saved else "none yet"))
     if save_col.button(f"Save {chosen['threshold']:.4f} as the run's 1:N threshold (FPIR {fpir:g} at "
                        f"{study.gallery_size} people)"):
         try:
-            save_identification_threshold(run, chosen["threshold"], fpir, study.gallery_size, study.protocol)
-            save_col.success("Saved: the Verify page uses it for 1:N when its thresholds come from the run.")
+            save_identification_threshold(run, chosen["threshold"], fpir, study.gallery_size, study.protocol,
+                                          searches.non_mated_best)
+            save_col.success("Saved: the Verify page uses it for 1:N when its thresholds come from the run, "
+                             "converted to keep this FPIR for a gallery of another size.")
         except SiameseError as exc:
             save_col.error(f"Not saved: {exc}")

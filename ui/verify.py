@@ -9,10 +9,11 @@ from pathlib import Path
 import streamlit as st
 
 from siamese.data.images import load_image
-from siamese.faces.prepare import face_tensor
-from siamese.gallery import Comparison, Identification, Rule, Verification, confidence_text, decision_rule
+from siamese.decisions import Rule, confidence_text, decision_rule
+from siamese.decisions.rules import wrong_rate
+from siamese.gallery import Comparison, Identification, Verification
 from siamese.gallery.store import Enrolled
-from siamese.runs.trained import TrainedModel
+from siamese.runs.trained import Probe, TrainedModel
 from ui import workspace
 from ui.explain import explanation
 
@@ -51,6 +52,8 @@ def _row(rule: Rule) -> dict:
                          for name, value in rule.expected.items())
     return {"decision": TASK_NAMES[rule.task], "threshold": f"{rule.threshold:.4f}", "from": rule.basis,
             "expected on the gallery": expected or "—",
+            "on new photos, with 95% confidence": f"{wrong_rate(rule.task)} at most {rule.bound:.1%} "
+                                                  f"({rule.comparisons:,} comparisons)" if rule.bound is not None else "—",
             "confidence": f"fitted on {rule.confidence.pairs:,}" if rule.confidence else "none"}
 
 
@@ -77,16 +80,16 @@ def show_comparison(comparison: Comparison, trained: TrainedModel) -> None:
         verdict(f"**{'Same person' if comparison.same else 'Different people'}**: distance "
                 f"{comparison.distance:.4f} {'≤' if comparison.same else '>'} threshold "
                 f"{comparison.threshold:.4f} ({comparison.rule.source}) · {confidence_text(comparison.confidence)}")
-        size, colour = trained.config.input_size, trained.config.colour
-        explanation(trained, *(face_tensor(face.crop, size, colour) for face in comparison.faces), comparison.threshold,
-                    "compare")
+        first, second = comparison.probes
+        explanation(trained, first.input, second.input, comparison.rule, "compare",
+                    embeddings=(first.embedding, second.embedding))
     elif not comparison.problems:
         st.info("Take or upload both photos to compare them.")
 
 
-def show_verification(result: Verification, trained: TrainedModel, probe) -> None:
-    """The decision on a claim, the claimed person's nearest enrolled images, and why: the probe (1, C, H, W)
-    against the nearest of them."""
+def show_verification(result: Verification, trained: TrainedModel, probe: Probe, enrolled: Enrolled) -> None:
+    """The decision on a claim, the claimed person's nearest enrolled images, and why: the probe against
+    the nearest of them, with the embeddings the decision used."""
     verdict = st.success if result.accepted else st.error
     verdict(f"{'ACCEPTED' if result.accepted else 'REJECTED'}: distance {result.distance:.4f} to "
             f"{result.claimed} (threshold {result.threshold:.4f}, {result.rule.source}) · "
@@ -95,7 +98,8 @@ def show_verification(result: Verification, trained: TrainedModel, probe) -> Non
     show_matches(result.nearest)
     nearest = load_image(workspace.GALLERY_DIR / result.nearest[0].image, trained.config.input_size,
                          trained.config.colour)[None]
-    explanation(trained, probe, nearest, result.threshold, "verify", f"this face and {result.claimed}'s nearest image")
+    explanation(trained, probe.input, nearest, result.rule, "verify", f"this face and {result.claimed}'s nearest image",
+                (probe.embedding, enrolled.embedding_of(result.nearest[0].image)))
 
 
 def show_note(key: str) -> None:
@@ -106,7 +110,9 @@ def show_note(key: str) -> None:
             st.warning(problem)
 
 
-def show_identification(result: Identification) -> None:
+def show_identification(result: Identification, trained: TrainedModel, probe: Probe, enrolled: Enrolled) -> None:
+    """The answer of a search, its candidates, and why: the probe against the nearest person's nearest image,
+    which the answer was decided on."""
     where = f"threshold {result.threshold:.4f}, {result.rule.source}"
     if result.identity:
         st.success(f"Identified as **{result.identity}** (distance {result.distance:.4f}, {where}) · "
@@ -117,6 +123,10 @@ def show_identification(result: Identification) -> None:
                    f"{confidence_text(result.confidence)} as {result.candidates[0].identity}")
     st.markdown("Top candidates (nearest image of each person):")
     show_matches(result.candidates)
+    best = result.candidates[0]
+    image = load_image(workspace.GALLERY_DIR / best.image, trained.config.input_size, trained.config.colour)[None]
+    explanation(trained, probe.input, image, result.rule, "identify", f"this face and {best.identity}'s nearest image",
+                (probe.embedding, enrolled.embedding_of(best.image)))
 
 
 def show_matches(matches) -> None:

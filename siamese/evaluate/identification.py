@@ -99,10 +99,16 @@ def identity_distances(probes: torch.Tensor, gallery: torch.Tensor, gallery_labe
                        distance: Distance) -> np.ndarray:
     """(P, I) float64: each probe's distance (P, D) to each enrolled identity's nearest image, the gallery
     (G, D) labelled 0 .. I-1 by `gallery_labels` (G,)."""
+    return nearest_per_identity(all_distances(distance, probes, gallery), gallery_labels)
+
+
+def nearest_per_identity(d: torch.Tensor, gallery_labels: np.ndarray) -> np.ndarray:
+    """(P, I) float64: from distances (P, G) of probes to enrolled images labelled 0 .. I-1 by
+    `gallery_labels` (G,), each probe's distance to each identity's nearest image (inf where a distance is,
+    e.g. an image left out of its own search)."""
     labels = torch.as_tensor(np.asarray(gallery_labels), dtype=torch.int64)
-    d = all_distances(distance, probes, gallery).double()
-    out = torch.full((len(probes), int(labels.max()) + 1), float("inf"), dtype=torch.float64)
-    return out.scatter_reduce(1, labels.expand(len(probes), -1), d, reduce="amin").numpy()
+    out = torch.full((len(d), int(labels.max()) + 1 if len(labels) else 0), float("inf"), dtype=torch.float64)
+    return out.scatter_reduce(1, labels.expand(len(d), -1), d.double(), reduce="amin").numpy()
 
 
 def searches(by_identity: np.ndarray, mates: np.ndarray) -> Searches:
@@ -112,7 +118,7 @@ def searches(by_identity: np.ndarray, mates: np.ndarray) -> Searches:
     rows = np.flatnonzero(mated)
     mate = by_identity[rows, mates[rows]]
     rank = 1 + np.sum(by_identity[rows] < mate[:, None], axis=1)
-    return Searches(mate.astype(np.float64), rank.astype(np.int64), by_identity[~mated].min(axis=1),
+    return Searches(mate.astype(np.float64), rank.astype(np.int64), by_identity[~mated].min(axis=1, initial=np.inf),
                     by_identity.shape[1])
 
 

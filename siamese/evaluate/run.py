@@ -14,7 +14,8 @@ from ..data.images import load_image
 from ..data.protocol_files import PairsFile, read_pairs
 from ..errors import DatasetError, ImageError
 from ..faces.cache import prepare_faces
-from ..runs.folder import decision_threshold, training_identities
+from ..decisions.saved import run_threshold
+from ..runs.folder import training_identities
 from ..runs.trained import TrainedModel, load_trained, run_dataset, run_embeddings
 from .identification import OpenSetStudy, open_set_study
 from .metrics import single_set_folds, ten_fold_accuracy
@@ -25,8 +26,10 @@ from .scores import PairScores, evaluate_embeddings, score_pairs
 def validation_scores(trained: TrainedModel, data_dir: str | Path = "data") -> tuple[PairScores, FaceDataset]:
     """The pairs of a loaded run's validation identities scored by its model, and those images."""
     embeddings, dataset = run_embeddings(trained, "validation", data_dir)
+    # The pairs the training validated on (its seed draws the impostors), so that the EER and its threshold
+    # here are the ones the run recorded and saved, not a second estimate beside them.
     scores = score_pairs(embeddings, dataset.labels.numpy(), trained.distance,
-                         protocol=f"validation identities of run {trained.run_dir.name}")
+                         protocol=f"validation identities of run {trained.run_dir.name}", seed=trained.config.seed)
     return scores, dataset
 
 
@@ -160,7 +163,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path = "data", n_way: int 
     (`data`); in `greyscale` when asked. With `open_set` (`open_set_report`'s options: gallery_size,
     enrolled_per_person, draws), open-set identification of the same people instead."""
     trained = load_trained(run_dir, checkpoint)
-    head = {"run": str(run_dir), "faces": trained.faces, "saved_threshold": decision_threshold(Path(run_dir))}
+    head = {"run": str(run_dir), "faces": trained.faces, "saved_threshold": run_threshold(Path(run_dir))}
     if open_set is not None:
         kind, target = ("file", str(pairs)) if pairs else ("dataset", data) if data else ("validation", "")
         study = open_set_report(trained, kind, target, data_dir, seed=seed, images=data if pairs else None,

@@ -17,7 +17,7 @@ from ..data.images import (
     to_mode,
     unreadable_reason,
 )
-from ..errors import ImageError
+from ..errors import ImageError, SiameseError
 from .align import align_face, crop_face
 from .detect import Face, FaceError, detect_faces
 
@@ -108,3 +108,19 @@ def face_tensor(crop: Image.Image, size: int, colour: str = "grey") -> torch.Ten
     buffer = io.BytesIO()
     stored_face(crop).save(buffer, format="PNG")
     return load_image(buffer.getvalue(), size, colour)[None]
+
+
+def faces_of(photos: list, cut: str, allow_largest: bool = False) -> tuple[list[FaceCrop | None], dict]:
+    """The face of each photo (bytes or a PIL image; None for one not given), cut as `cut` says, and,
+    by position, why each photo that was given has none: the one loop that enrolment, a comparison, a
+    burst and a trained model's probes share, so they find faces and refuse photos alike."""
+    faces, problems = [], {}
+    for position, photo in enumerate(photos):
+        face = None
+        if photo is not None:
+            try:
+                face = prepare_face(photo, cut, allow_largest)
+            except SiameseError as exc:
+                problems[position] = str(exc)
+        faces.append(face)
+    return faces, problems

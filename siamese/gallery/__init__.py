@@ -1,8 +1,6 @@
-"""The gallery: the people enrolled without retraining (`store`), compared with each other to calibrate
-decisions on the camera they come from (`calibration`), the rules decisions are made by (`decisions`),
-and photos made ready for it and compared (`photos`)."""
+"""The gallery: the people enrolled without retraining (`store`), and photos made ready for it and compared
+(`photos`). Its decisions are made by the rules of `siamese.decisions`, calibrated on its people."""
 
-from .decisions import Rule, confidence_text, decision_rule
 from .photos import (
     Comparison,
     Snapshots,
@@ -11,10 +9,9 @@ from .photos import (
     compare_photos,
     enrol_photos,
     enrol_validation_people,
-    faces_of,
 )
 from .store import Enrolled, Gallery, Identification, Match, Verification, check_identity_name
 
-__all__ = ["Comparison", "Enrolled", "Gallery", "Identification", "Match", "Rule", "Snapshots", "ValidationEnrolment",
-           "Verification", "check_identity_name", "check_snapshots", "compare_photos", "confidence_text",
-           "decision_rule", "enrol_photos", "enrol_validation_people", "faces_of"]
+__all__ = ["Comparison", "Enrolled", "Gallery", "Identification", "Match", "Snapshots", "ValidationEnrolment",
+           "Verification", "check_identity_name", "check_snapshots", "compare_photos", "enrol_photos",
+           "enrol_validation_people"]

@@ -1,5 +1,5 @@
-"""Photos made ready for the gallery and compared: the faces of several photos found alike for enrolment,
-a two-photo comparison and a webcam burst (`faces_of`); a person enrolled from photos, all or nothing;
+"""Photos made ready for the gallery and compared: a person enrolled from photos, all or nothing, and a
+webcam burst sorted, their faces found as every photo's are (`faces.prepare.faces_of`);
 two photos compared (the first demo of a Siamese network); and a run's validation people enrolled from the
 images the run itself uses."""
 
@@ -8,34 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from PIL import Image
 
 from ..data.images import to_pil
 from ..data.sources import open_source
 from ..errors import DatasetError, GalleryError, SiameseError
-from ..faces.prepare import FaceCrop, face_tensor, open_photo, photo_cut, prepare_face
+from ..faces.prepare import FaceCrop, faces_of, open_photo
 from ..runs.files import read_json
 from ..runs.folder import RunPaths, run_config
-from ..runs.trained import TrainedModel, recorded_faces
-from .decisions import Rule
+from ..decisions import Rule
+from ..runs.trained import Probe, TrainedModel, recorded_faces
 from .store import Gallery, check_identity_name
-
-
-def faces_of(photos: list, cut: str, allow_largest: bool = False) -> tuple[list[FaceCrop | None], dict]:
-    """The face of each photo (bytes or a PIL image; None for one not given), cut as `cut` says, and,
-    by position, why each photo that was given has none: the one loop that enrolment, a comparison and
-    a burst share, so they find faces and refuse photos alike."""
-    faces, problems = [], {}
-    for position, photo in enumerate(photos):
-        face = None
-        if photo is not None:
-            try:
-                face = prepare_face(photo, cut, allow_largest)
-            except SiameseError as exc:
-                problems[position] = str(exc)
-        faces.append(face)
-    return faces, problems
 
 
 def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], detect: bool = True,
@@ -47,7 +30,7 @@ def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], d
         check_identity_name(name)
     except GalleryError as exc:
         raise GalleryError(f"Nothing was enrolled: {exc}") from None
-    faces, problems = faces_of([data for _, data in photos], photo_cut(gallery.model.faces, detect), allow_largest)
+    faces, problems = faces_of([data for _, data in photos], gallery.model.cut(detect), allow_largest)
     if problems:
         raise GalleryError("Nothing was enrolled. Remove or replace these images and try again:\n" +
                            "\n".join(f"- {photos[i][0]}: {reason}" for i, reason in problems.items()))
@@ -56,15 +39,19 @@ def enrol_photos(gallery: Gallery, name: str, photos: list[tuple[str, bytes]], d
 
 @dataclass
 class Comparison:
-    """Two photos compared. `faces` holds each photo's face, None when it was not given or has no usable
-    face (`problems` says which and why); the rest is None until both photos have one."""
+    """Two photos compared. `probes` holds each photo's face, input and embedding, None when it was not
+    given or has no usable face (`problems` says which and why); the rest is None until both have one."""
 
-    faces: tuple[FaceCrop | None, FaceCrop | None]
+    probes: tuple[Probe | None, Probe | None]
     rule: Rule
     problems: list[str] = field(default_factory=list)
     distance: float | None = None
-    same: bool | None = None        # distance <= the rule's threshold: the same person
+    same: bool | None = None        # the rule accepts the distance: the same person
     confidence: float | None = None  # p(same person) at this distance, fitted on the gallery; None: no fit
+
+    @property
+    def faces(self) -> tuple[FaceCrop | None, FaceCrop | None]:
+        return tuple(probe.face if probe is not None else None for probe in self.probes)
 
     @property
     def threshold(self) -> float:
@@ -72,20 +59,18 @@ class Comparison:
 
 
 def compare_photos(trained: TrainedModel, first: bytes | Image.Image | None, second: bytes | Image.Image | None,
-                   rule: Rule, cut: str = "align", allow_largest: bool = False) -> Comparison:
-    """Are the two photos of one person? Each face is found and cut as `cut` says (the run's way:
-    `faces.prepare.photo_cut`), both are embedded, and their distance decided by `rule` (a 'compare'
-    rule: `decisions.decision_rule`). A photo that is None is not given yet; one without exactly one face
-    is named in `problems`, never raised, so the other photo still shows."""
-    faces, problems = faces_of([first, second], cut, allow_largest)
-    result = Comparison((faces[0], faces[1]), rule,
+                   rule: Rule, detect: bool = True, allow_largest: bool = False) -> Comparison:
+    """Are the two photos of one person? Each is made into a probe by the run's own step (its face found
+    and cut the run's way, unless `detect` is off, then embedded), and their distance decided by `rule` (a
+    'compare' rule: `decisions.decision_rule`). A photo that is None is not given yet; one without exactly
+    one face is named in `problems`, never raised, so the other photo still shows."""
+    probes, problems = trained.probes([first, second], detect, allow_largest)
+    result = Comparison((probes[0], probes[1]), rule,
                         [f"{('First', 'Second')[i]} photo: {reason}" for i, reason in problems.items()])
-    if faces[0] is None or faces[1] is None:
+    if probes[0] is None or probes[1] is None:
         return result
-    size, colour = trained.config.input_size, trained.config.colour
-    embeddings = trained.embed(torch.cat([face_tensor(face.crop, size, colour) for face in faces]))
-    result.distance = float(trained.distance(embeddings[:1], embeddings[1:])[0])
-    result.same = result.distance <= rule.threshold
+    result.distance = float(trained.distance(probes[0].embedding, probes[1].embedding)[0])
+    result.same = rule.accepts(result.distance)
     result.confidence = rule.confidence_at(result.distance)
     return result
 

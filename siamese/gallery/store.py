@@ -31,8 +31,7 @@ from ..errors import GalleryError, RunError
 from ..faces.prepare import stored_face
 from ..runs.files import load_torch, save_torch
 from ..runs.trained import TrainedModel
-from .calibration import GalleryCalibration, calibrate
-from .decisions import Rule
+from ..decisions import GalleryCalibration, Rule, calibrate
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +106,11 @@ class Enrolled:
         Computed once per gallery state, so a target changed on the page re-embeds and recompares nothing."""
         return calibrate(self.embeddings, list(self.names), self.distance)
 
+    def embedding_of(self, file: str) -> torch.Tensor:
+        """The embedding (1, D) of one enrolled image, by its file (relative to the gallery)."""
+        k = self.files.index(file)
+        return self.embeddings[k:k + 1]
+
     def _distances(self, query: torch.Tensor) -> torch.Tensor:
         """Distances (M,) from one query embedding (1, D) to every enrolled embedding."""
         return self.distance(query.expand(len(self.embeddings), -1), self.embeddings)
@@ -127,7 +131,7 @@ class Enrolled:
         distances = self._distances(embedding)
         own = sorted((Match(claimed, d, f) for n, f, d in zip(self.names, self.files, distances.tolist())
                       if n == claimed), key=lambda m: m.distance)
-        return Verification(claimed, own[0].distance, rule.threshold, own[0].distance <= rule.threshold, own[:top_k],
+        return Verification(claimed, own[0].distance, rule.threshold, rule.accepts(own[0].distance), own[:top_k],
                             rule.confidence_at(own[0].distance), rule)
 
     def identify(self, embedding: torch.Tensor, rule: Rule, top_k: int = 5) -> Identification:
@@ -136,7 +140,7 @@ class Enrolled:
             raise GalleryError("nobody is enrolled yet; enrol someone first")
         ranked = self._per_identity(self._distances(embedding))
         best = ranked[0]
-        known = best.distance <= rule.threshold
+        known = rule.accepts(best.distance)
         return Identification(best.identity if known else None, best.distance, rule.threshold, ranked[:top_k],
                               rule.confidence_at(best.distance), rule)
 
@@ -168,10 +172,6 @@ class Gallery:
 
     def identities(self) -> dict[str, int]:
         return self._enrolled.identities()
-
-    def embed(self, image: torch.Tensor) -> torch.Tensor:
-        """The embedding (1, D) of a (1, C, H, W) uint8 probe, by the gallery's model."""
-        return self.model.embed(image)
 
     def folders(self) -> list[str]:
         """Every person with a folder on disk, including one whose images could not be embedded (see

@@ -7,7 +7,7 @@ command line, `torchrun`) and whoever reads it (the pages, `evaluate`, the galle
     split.json        training and validation identities
     metrics.jsonl     one JSON record a line: step, epoch and end records
     checkpoint.pt     model, loss, optimiser and sampler state, written atomically
-    threshold.json    the decision threshold verification uses
+    threshold.json    the decision thresholds (written and read by `siamese.decisions.saved` alone)
     snapshots/        the model at epochs 1, 2, 4, 8, ... and the last
 
 `files` writes and reads them safely, `folder` names and lists runs, `status` is the one status reader,

@@ -11,44 +11,13 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..errors import RunError
-
-
-def _atomic_write(path: Path, write) -> None:
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                write(handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc.strerror or exc}. Check that the folder is writable "
-                       "and the disk is not full.") from None
-
-
-def write_json(path: Path, value: Any) -> None:
-    _atomic_write(path, lambda h: h.write((json.dumps(value, indent=2) + "\n").encode()))
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise RunError(f"{path} is missing") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RunError(f"{path} is unreadable or corrupt ({exc})") from None
+from ..files import atomic_write, read_json, write_json  # noqa: F401 - the run's JSON files are written as every other
 
 
 def save_torch(path: Path, value: dict) -> str:
@@ -61,7 +30,7 @@ def save_torch(path: Path, value: dict) -> str:
         digest.update(buffer.getbuffer())
         handle.write(buffer.getbuffer())
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
     return digest.hexdigest()[:16]
 
 

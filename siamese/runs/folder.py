@@ -1,8 +1,8 @@
-"""Run folders: their file names, the one function that names a new run, listing, and the saved threshold."""
+"""Run folders: their file names, the one function that names a new run, and listing. (Its saved thresholds,
+`threshold.json`, are the decisions' own: `siamese.decisions.saved`.)"""
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 import time
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..errors import RunError
-from .files import read_json, read_metrics, write_json
+from .files import read_json, write_json
 
 RUNS_DIR = Path("runs")
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -31,8 +31,6 @@ class RunPaths:
     def status(self) -> Path: return self.root / "status.json"
     @property
     def checkpoint(self) -> Path: return self.root / "checkpoint.pt"
-    @property
-    def threshold(self) -> Path: return self.root / "threshold.json"
     @property
     def stop(self) -> Path: return self.root / "STOP"
     @property
@@ -122,85 +120,3 @@ def list_snapshots(run_dir: Path) -> list[tuple[int, Path]]:
         except (IndexError, ValueError):
             continue
     return sorted(found)
-
-
-def read_threshold(run_dir: Path) -> float | None:
-    """The saved decision threshold, None when none was saved; RunError saying what to do when the file
-    is damaged (it is never silently replaced by another threshold)."""
-    path = RunPaths(Path(run_dir)).threshold
-    if not path.exists():
-        return None
-    try:
-        value = float(read_json(path)["threshold"])
-    except (RunError, KeyError, TypeError, ValueError) as exc:
-        raise RunError(f"the saved threshold {path} is damaged ({exc}); delete that file to fall back to the "
-                       "threshold chosen in training, then set one again on the Threshold page") from None
-    if not math.isfinite(value):
-        raise RunError(f"the saved threshold in {path} is {value}; delete that file to fall back to the "
-                       "threshold chosen in training")
-    return value
-
-
-def save_threshold(run_dir: Path, threshold: float, source: str) -> None:
-    """Store the 1:1 decision threshold (a distance) chosen for this run, and what it was chosen on
-    (`source`, in words); a 1:N threshold saved before is kept."""
-    record = _threshold_record(run_dir)
-    write_json(RunPaths(Path(run_dir)).threshold, {**record, "threshold": float(threshold), "source": source,
-                                                   "saved": time.time()})
-
-
-def save_identification_threshold(run_dir: Path, threshold: float, fpir: float, gallery_size: int,
-                                  protocol: str) -> None:
-    """Store the run's 1:N threshold: the one that keeps the false-positive identification rate to `fpir`
-    for a gallery of `gallery_size` people, measured on `protocol`'s searches."""
-    record = _threshold_record(run_dir)
-    if "threshold" not in record:
-        record.update(threshold=decision_threshold(run_dir), source=threshold_source(run_dir))
-    record["identification"] = {"threshold": float(threshold), "fpir": float(fpir), "gallery_size": int(gallery_size),
-                                "protocol": protocol, "saved": time.time()}
-    write_json(RunPaths(Path(run_dir)).threshold, record)
-
-
-def read_identification_threshold(run_dir: Path) -> dict | None:
-    """The saved 1:N threshold record (threshold, fpir, gallery_size, protocol), or None when none was
-    saved; RunError saying what to do when it is damaged."""
-    record = _threshold_record(run_dir).get("identification")
-    if record is None:
-        return None
-    try:
-        if not math.isfinite(float(record["threshold"])):
-            raise ValueError("not finite")
-        return {"threshold": float(record["threshold"]), "fpir": float(record["fpir"]),
-                "gallery_size": int(record["gallery_size"]), "protocol": str(record["protocol"])}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RunError(f"the saved 1:N threshold in {RunPaths(Path(run_dir)).threshold} is damaged ({exc}); save "
-                       "one again on the Threshold page") from None
-
-
-def threshold_source(run_dir: Path) -> str:
-    """What the run's 1:1 threshold was chosen on, in words."""
-    source = _threshold_record(run_dir).get("source")
-    if source in (None, "eer"):
-        return f"the validation identities of run {Path(run_dir).name} (equal error rate)"
-    return str(source)
-
-
-def _threshold_record(run_dir: Path) -> dict:
-    path = RunPaths(Path(run_dir)).threshold
-    if not path.exists():
-        return {}
-    record = read_json(path)
-    return record if isinstance(record, dict) else {}
-
-
-def decision_threshold(run_dir: Path) -> float:
-    """The threshold verification decides with: the saved one, else the last validation EER threshold.
-    Read from the run each time a decision is made, so saving a new one changes the next decision and
-    reloads nothing."""
-    threshold = read_threshold(run_dir)
-    if threshold is not None:
-        return threshold
-    epochs = read_metrics(RunPaths(Path(run_dir)).metrics, "epoch")
-    if not epochs or "threshold" not in epochs[-1]:
-        raise RunError(f"{run_dir} has no threshold yet: let training finish an epoch first")
-    return float(epochs[-1]["threshold"])

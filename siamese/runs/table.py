@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ..decisions.saved import read_threshold
 from ..errors import RunError
 from ..losses import LOSSES
 from .files import read_metrics
@@ -70,9 +71,17 @@ def next_step(run_dir: Path | None) -> tuple[str, str]:
         return "Train", f"Run {Path(run_dir).name} is training: watch its curves."
     if not RunPaths(Path(run_dir)).checkpoint.exists():
         return "Train", f"Run {Path(run_dir).name} has no trained model ({status}): train one."
-    if not RunPaths(Path(run_dir)).threshold.exists() or read_status(Path(run_dir)).get("status") != "finished":
+    if status != "finished" or not has_threshold(Path(run_dir)):
         return "Threshold", f"Run {Path(run_dir).name} is trained: choose its decision threshold on the ROC curve."
     return "Verify", f"Run {Path(run_dir).name} is ready: enrol people and verify them."
+
+
+def has_threshold(run_dir: Path) -> bool:
+    """Whether the run has a 1:1 threshold to decide with (a damaged one is not)."""
+    try:
+        return read_threshold(run_dir) is not None
+    except RunError:
+        return False
 
 
 def epoch_losses(run_dir: Path) -> tuple[list[int], list[float | None]]:

@@ -1,6 +1,7 @@
-"""A trained run put to use: its model loaded for inference, and the images it was trained or validated
-on. The decision threshold is not part of the model: it is run state, read when a decision is made
-(`folder.decision_threshold`), so saving a new one reloads and re-embeds nothing."""
+"""A trained run put to use: its model loaded for inference, the one step that turns a photo into its
+embedding (the run knows how its faces are cut, sized, coloured and flip-averaged), and the images it was
+trained or validated on. The decision threshold is not part of the model: it is run state, read when a decision is made
+(`siamese.decisions`), so saving a new one reloads and re-embeds nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from ..config import TrainConfig
 from ..data.dataset import FaceDataset
@@ -16,11 +18,21 @@ from ..data.sources import open_source
 from ..device import pick_device
 from ..distances import Distance
 from ..errors import DatasetError, RunError
+from ..faces.prepare import FaceCrop, face_tensor, faces_of, photo_cut, prepare_face
 from ..losses import build_loss, pair_distance_fn
 from ..models import build_model, embed_images
 from . import embedded
 from .files import load_torch_with_digest, read_json
 from .folder import RunPaths, run_config
+
+
+@dataclass
+class Probe:
+    """A photo made into what the model decides on."""
+
+    face: FaceCrop            # the face found and cut as the run cuts faces
+    input: torch.Tensor       # (1, C, H, W) uint8: the model's input, at the run's size and colour
+    embedding: torch.Tensor   # (1, D) float32 on the CPU (flip-averaged when the run says so)
 
 
 @dataclass
@@ -38,6 +50,36 @@ class TrainedModel:
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images (N, C, H, W) at the config's size and colour -> (N, D) float32 on the CPU."""
         return embed_images(self.model, images, self.device)
+
+    def cut(self, detect: bool = True) -> str:
+        """How a photo's face is cut for this run (`faces.prepare.photo_cut`)."""
+        return photo_cut(self.faces, detect)
+
+    def face_input(self, crop: Image.Image) -> torch.Tensor:
+        """A face crop as this run's input (1, C, H, W) uint8, as the gallery stores and reads it."""
+        return face_tensor(crop, self.config.input_size, self.config.colour)
+
+    def embed_crops(self, crops: list[Image.Image]) -> list[torch.Tensor]:
+        """Face crops (already cut) -> their embeddings, (1, D) each, embedded in one batch."""
+        return list(self.embed(torch.cat([self.face_input(crop) for crop in crops])).split(1)) if crops else []
+
+    def probes(self, photos: list, detect: bool = True, allow_largest: bool = False
+               ) -> tuple[list[Probe | None], dict[int, str]]:
+        """Photos (bytes or PIL images; None for one not given) made into probes, embedded in one batch,
+        and by position why each photo given has no usable face (exactly one is needed, or the largest
+        with `allow_largest`)."""
+        faces, problems = faces_of(photos, self.cut(detect), allow_largest)
+        found = [face for face in faces if face is not None]
+        inputs = [self.face_input(face.crop) for face in found]
+        vectors = self.embed(torch.cat(inputs)) if inputs else None
+        made = {id(face): Probe(face, image, vectors[k:k + 1]) for k, (face, image) in enumerate(zip(found, inputs))}
+        return [made.get(id(face)) if face is not None else None for face in faces], problems
+
+    def probe(self, photo, detect: bool = True, allow_largest: bool = False) -> Probe:
+        """One photo made into a probe; its problem raised as the face pipeline's error when it has none."""
+        face = prepare_face(photo, self.cut(detect), allow_largest)
+        image = self.face_input(face.crop)
+        return Probe(face, image, self.embed(image))
 
 
 def load_trained(run_dir: str | Path, checkpoint: str | Path | None = None, device: str = "auto") -> TrainedModel:

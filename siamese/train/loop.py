@@ -26,15 +26,16 @@ from torch.nn.parallel import DistributedDataParallel
 from ..augment import AUGMENTATIONS, Augmenter
 from ..config import TrainConfig
 from ..data.dataset import FaceDataset
+from ..decisions.saved import save_validation_threshold
 from ..device import uses_bf16
 from ..errors import RunError
-from ..evaluate.scores import evaluate_embeddings, score_pairs
+from ..evaluate.scores import evaluate_embeddings
 from ..losses import build_loss, pair_distance_fn
 from ..models import build_model, early_layers, embed_images, freeze_layers, to_input, to_unit
 from ..optim import build_optimizer, set_learning_rate
 from ..runs import embedded
 from ..runs.files import append_metrics, load_torch, save_torch, write_json
-from ..runs.folder import RunPaths, run_config, save_threshold
+from ..runs.folder import RunPaths, run_config
 from ..runs.status import write_status
 from ..sampling import PKSampler, UniformSampler, build_sampler
 from .distributed import World, init_world
@@ -180,15 +181,21 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     last_checkpoint = time.perf_counter()
     elapsed = 0.0
     validation = _Validation(model, val_set, pair_distance_fn(config, loss_fn), device, config.seed)
-    validate = lambda losses: validation(state, losses, start)  # noqa: E731
+
+    def validate(losses: list[float]) -> dict:
+        """Validate, log and show the figures; the EER threshold becomes the run's (unless one was chosen)."""
+        record = validation(state, losses, start)
+        append_metrics(paths.metrics, record)
+        save_validation_threshold(paths.root, record["threshold"])
+        notify(record)
+        return record
+
     final, ending = None, None  # ending: (status, message) once the run ends before the epoch limit
     sync = SYNC_STEPS.get(device.type, 1)
     if config.init_from and state.step == 0 and world.is_main:
         # Epoch 0: the parent's network on this run's validation people, before any step, so the curves
         # show what fine-tuning gained.
         final = validate([])
-        append_metrics(paths.metrics, final)
-        notify(final)
         if _snapshot_small(model):
             validation.keep(paths, _save_snapshot(paths, state), state)
     frozen = early_layers(model) if config.freeze_epochs else []
@@ -224,8 +231,6 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 continue  # rank 0 alone validates and writes; a diverged epoch has nothing worth keeping
             if losses and (state.epoch % config.eval_every == 0 or state.epoch == config.epochs):
                 final = validate(losses)
-                append_metrics(paths.metrics, final)
-                notify(final)
             if _snapshot_due(state.epoch, model) or ((ending or state.epoch == config.epochs)
                                                     and _snapshot_small(model)):
                 validation.keep(paths, _save_snapshot(paths, state), state)
@@ -239,10 +244,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         if status != "diverged":  # a diverged run keeps its last good checkpoint
             if final is None or final["epoch"] != state.epoch:
                 final = validate(losses)
-                append_metrics(paths.metrics, final)
-                notify(final)
             validation.keep(paths, _save_checkpoint(paths, state, time.perf_counter() - start), state)
-            _save_threshold(paths, validation.scores(state))
         end = {"kind": "end", "status": status, "message": message, "epoch": state.epoch, "step": state.step,
                "elapsed": time.perf_counter() - start, "processes": world.size}
         append_metrics(paths.metrics, end)
@@ -355,21 +357,12 @@ class _Validation:
                 "n_way": result.n_way, "genuine_pairs": result.genuine_pairs,
                 "impostor_pairs": result.impostor_pairs, "elapsed": time.perf_counter() - start}
 
-    def scores(self, state: _State):
-        return score_pairs(self._embedded(state), self.val_set.labels.numpy(), self.distance, seed=self.seed)
-
     def keep(self, paths: RunPaths, saved: tuple[Path, str], state: _State) -> None:
         """Keep the validation embeddings by the weights file just saved ((path, fingerprint)) in the run,
         when they are of these weights (this step was validated), so no reader embeds them again."""
         if self.step == state.step:
             embedded.keep(lambda: embedded.save_embeddings(paths.root, "validation", *saved, self.embeddings),
                           f"the validation embeddings of {saved[0].name}")
-
-
-def _save_threshold(paths: RunPaths, scores) -> None:
-    """The validation EER threshold: the run's own threshold until one is saved from the Threshold page
-    (decisions on a gallery are calibrated on the gallery: `gallery.decisions`)."""
-    save_threshold(paths.root, scores.eer_threshold, "eer")
 
 
 def _snapshot_small(model: torch.nn.Module) -> bool:

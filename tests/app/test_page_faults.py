@@ -24,9 +24,10 @@ from PIL import Image
 from siamese.config import TrainConfig
 from siamese.gallery import Gallery
 from siamese.models import build_model
-from siamese.runs import files as runs_files
+from siamese import files as safe_files  # the atomic writing every saved file goes through
 from siamese.runs.files import load_torch, save_torch, write_json
-from siamese.runs.folder import RunPaths, read_threshold, run_config
+from siamese.decisions.saved import read_threshold
+from siamese.runs.folder import RunPaths, run_config
 from siamese.runs.trained import load_trained
 from ui.page import page_file
 
@@ -393,7 +394,7 @@ def test_saving_a_threshold_into_a_read_only_run_explains(own_world, monkeypatch
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(runs_files.tempfile, "mkstemp", read_only)
+    monkeypatch.setattr(safe_files.tempfile, "mkstemp", read_only)
     button(at, "Save this threshold").click().run()
     no_exception(at)
     assert "Read-only file system" in texts(at.error) and "Check that the folder is writable" in texts(at.error)
@@ -417,11 +418,13 @@ def test_a_run_whose_dataset_is_gone_shows_what_it_kept_or_says_what_to_do(own_w
 
 
 def test_a_damaged_threshold_file_says_what_to_do(own_world):
-    RunPaths(own_world.run).threshold.write_text('{"threshold": ')
+    (own_world.run / "threshold.json").write_text('{"threshold": ')
     for page in ("Threshold", "Verify"):
         at = own_world.open(page)
         no_exception(at)
-        assert "delete that file to fall back to the threshold chosen in training" in texts(at.error)
+        # The Threshold page warns and goes on, so that a threshold can be chosen and saved there again.
+        shown = texts(at.warning) if page == "Threshold" else texts(at.error)
+        assert "delete that file, then save a threshold on the Threshold page" in shown
 
 
 def test_a_run_deleted_elsewhere_is_not_shown_as_starting(own_world):

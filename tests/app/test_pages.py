@@ -7,7 +7,8 @@ import time
 import pytest
 
 from siamese.runs.files import read_metrics
-from siamese.runs.folder import RunPaths, read_threshold
+from siamese.decisions.saved import read_threshold
+from siamese.runs.folder import RunPaths
 from siamese.runs.progress import read_progress
 from siamese.runs.status import running_runs
 from ui.page import page_file
@@ -59,7 +60,6 @@ def test_threshold_presets_and_save(make_app, world):
     value = at.slider[0].value
     next(b for b in at.button if b.label.startswith("Save")).click().run()
     no_errors(at)
-    from siamese.runs.folder import read_threshold
     assert read_threshold(world["run"]) == pytest.approx(value)
 
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from siamese.gallery import Gallery
-from siamese.runs.folder import save_threshold
+from siamese.decisions import save_threshold
 from siamese.runs.trained import load_trained
 from ui import burst
 

@@ -137,7 +137,7 @@ def orl_run(world, request):
     Chromium captured them (`captured`) and the uploaded photos of A and B. The margin is checked."""
     need_orl()
     from siamese.faces.prepare import face_tensor, photo_cut, prepare_face
-    from siamese.runs.folder import save_threshold
+    from siamese.decisions import save_threshold
     from siamese.runs.trained import load_trained
 
     out = world["runs"] / "orl"

@@ -10,7 +10,9 @@ import pytest
 
 from siamese.config import TrainConfig
 from siamese.errors import DatasetError
-from siamese.evaluate.run import evaluate_run, run_roc
+from siamese.decisions.saved import read_threshold
+from siamese.evaluate.run import evaluate_run, run_roc, validation_scores
+from siamese.runs.files import read_metrics
 from siamese.runs.folder import new_run_dir
 from siamese.runs.trained import load_trained
 from siamese.train.loop import train
@@ -114,3 +116,11 @@ def test_as_greyscale_gives_what_a_greyscale_photo_gives_in_all_three_channels()
     assert grey.shape == (1, 3, 8, 8) and (grey[0, 0] == grey[0, 2]).all()
     assert np.abs(grey[0, 0].numpy().astype(int) - expected).max() <= 1  # PIL rounds in fixed point
     assert as_greyscale(grey[:, :1]).shape == (1, 1, 8, 8)  # grey input comes back as it is
+
+
+def test_the_validation_study_is_the_one_the_run_recorded_one_eer_and_its_threshold(small_run):
+    """The Threshold page's validation ROC, the Runs page's EER and the saved threshold are one computation."""
+    scores, _ = validation_scores(load_trained(small_run), data_dir=small_run.parent.parent / "data")
+    last = [r for r in read_metrics(small_run / "metrics.jsonl", "epoch")][-1]
+    assert scores.eer == pytest.approx(last["val_eer"], abs=1e-9)
+    assert scores.presets["EER"] == pytest.approx(read_threshold(small_run), abs=1e-9)

@@ -14,8 +14,8 @@ from PIL import Image
 
 from siamese.config import TrainConfig
 from siamese.data.images import load_image
-from siamese.gallery import Gallery, Rule
-from siamese.runs.folder import decision_threshold, save_threshold
+from siamese.decisions import Rule, run_threshold, save_threshold
+from siamese.gallery import Gallery
 from siamese.runs.trained import load_trained
 from siamese.train.loop import train
 
@@ -58,11 +58,11 @@ def fixed(threshold: float, task: str = "verify") -> Rule:
 
 
 def verify(gallery: Gallery, identity: int, index: int, claimed: str, threshold: float):
-    return gallery.now().verify(gallery.embed(probe(identity, index)), claimed, fixed(threshold))
+    return gallery.now().verify(gallery.model.embed(probe(identity, index)), claimed, fixed(threshold))
 
 
 def identify(gallery: Gallery, identity: int, index: int, threshold: float, **options):
-    return gallery.now().identify(gallery.embed(probe(identity, index)), fixed(threshold, "identify"), **options)
+    return gallery.now().identify(gallery.model.embed(probe(identity, index)), fixed(threshold, "identify"), **options)
 
 
 @pytest.fixture(scope="session")
@@ -110,4 +110,4 @@ def gallery(tmp_path, trained):
 
 @pytest.fixture
 def threshold(run):
-    return decision_threshold(run)
+    return run_threshold(run)

@@ -3,6 +3,8 @@ snapshots, the run's validation people enrolled, and each photo's face found ali
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import shutil
 from pathlib import Path
@@ -11,17 +13,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from siamese.decisions import Rule, confidence_text
 from siamese.errors import DatasetError, GalleryError
 from siamese.evaluate.calibration import Calibration
 from siamese.faces.align import ALIGNED_SIZE
+from siamese.faces.prepare import faces_of
 from siamese.gallery import (
-    Rule,
     check_snapshots,
     compare_photos,
-    confidence_text,
     enrol_photos,
     enrol_validation_people,
-    faces_of,
 )
 
 from .conftest import ALICE, BOB, fixed, picture, png_bytes, probe
@@ -59,31 +60,33 @@ def orl_photo(person: int, index: int, size: tuple[int, int] = (360, 400)) -> Im
 def test_compare_photos_decides_by_its_rule_and_says_how_sure(trained, threshold):
     fit = Calibration(5.0, -5.0 / threshold, 100)  # one half at the threshold
     confident = Rule("compare", threshold, "gallery", "test", 0.01, 10, confidence=fit)
-    alike = compare_photos(trained, png_bytes(picture(ALICE, 3)), png_bytes(picture(ALICE, 3)), confident, cut="whole")
+    alike = compare_photos(trained, png_bytes(picture(ALICE, 3)), png_bytes(picture(ALICE, 3)), confident, detect=False)
     assert alike.problems == [] and alike.same and alike.distance == pytest.approx(0, abs=1e-5)
     assert alike.confidence == pytest.approx(fit.confidence(alike.distance)) and alike.confidence > 0.99
-    apart = compare_photos(trained, png_bytes(picture(BOB, 0)), picture(ALICE, 3), confident, cut="whole")
+    apart = compare_photos(trained, png_bytes(picture(BOB, 0)), picture(ALICE, 3), confident, detect=False)
     by_hand = trained.distance(trained.embed(probe(BOB, 0)), trained.embed(probe(ALICE, 3)))
     assert apart.distance == pytest.approx(float(by_hand), abs=1e-5) and apart.distance > threshold == apart.threshold
     assert apart.same is False and apart.confidence < 0.5
     assert compare_photos(trained, picture(BOB, 0), picture(ALICE, 3), fixed(threshold, "compare"),
-                          cut="whole").confidence is None
+                          detect=False).confidence is None
 
 
 def test_compare_photos_names_the_photo_without_a_face_and_keeps_the_other(trained, threshold):
-    unreadable = compare_photos(trained, b"not a picture", picture(ALICE, 3), fixed(threshold, "compare"), cut="whole")
+    unreadable = compare_photos(trained, b"not a picture", picture(ALICE, 3), fixed(threshold, "compare"), detect=False)
     assert unreadable.problems[0].startswith("First photo: the photo is not a readable image")
     assert unreadable.faces[0] is None and unreadable.faces[1] is not None  # the other photo still shows
-    waiting = compare_photos(trained, picture(ALICE, 3), None, fixed(threshold, "compare"), cut="whole")
+    waiting = compare_photos(trained, picture(ALICE, 3), None, fixed(threshold, "compare"), detect=False)
     assert waiting.problems == [] and waiting.distance is None and waiting.faces[0] is not None
 
 
 def test_compare_photos_finds_each_face_the_runs_way(trained, threshold):
-    result = compare_photos(trained, png_bytes(orl_photo(1, 1)), png_bytes(orl_photo(1, 2)),
-                            fixed(threshold, "compare"), cut="box")
+    # A run trained on whole face crops gets a box around each detected face; an aligned run, aligned faces.
+    result = compare_photos(replace(trained, faces="whole"), png_bytes(orl_photo(1, 1)), png_bytes(orl_photo(1, 2)),
+                            fixed(threshold, "compare"))
     assert result.problems == [] and result.distance is not None
     assert all(face.face is not None and face.crop.size != (360, 400) for face in result.faces)
-    blank = compare_photos(trained, png_bytes(orl_photo(1, 1)), blank_photo(), fixed(threshold, "compare"), cut="align")
+    blank = compare_photos(replace(trained, faces="align"), png_bytes(orl_photo(1, 1)), blank_photo(),
+                           fixed(threshold, "compare"))
     assert blank.distance is None and blank.same is None and blank.faces[1] is None
     assert blank.faces[0].crop.size == (ALIGNED_SIZE, ALIGNED_SIZE)
     assert blank.problems == ["Second photo: no face was found in the photo: face the camera in good light, "

@@ -13,7 +13,7 @@ from PIL import Image
 
 from siamese.errors import GalleryError
 from siamese.gallery import Gallery, check_identity_name
-from siamese.runs.folder import read_threshold
+from siamese.decisions.saved import read_threshold
 from siamese.runs.trained import load_trained
 
 from .conftest import ALICE, BOB, CAROL, DAVE, ERIN, PROBE_IMAGES, enroll, fixed, identify, picture, probe, verify
@@ -259,7 +259,7 @@ def test_a_decision_drawn_while_people_are_enrolled_sees_one_whole_gallery(galle
     gallery whose names, files, embeddings and calibration agree, before or after each enrolment."""
     enroll(gallery, "alice", ALICE)
     enroll(gallery, "bob", BOB)
-    query = gallery.embed(probe(ALICE, 4))
+    query = gallery.model.embed(probe(ALICE, 4))
     seen, problems, done = [], [], threading.Event()
 
     def decide() -> None:

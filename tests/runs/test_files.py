@@ -1,4 +1,4 @@
-"""siamese/runs/files.py: tolerant readers, atomic and safe writes and loads."""
+"""siamese/runs/files.py and siamese/files.py: tolerant readers, atomic and safe writes and loads."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from siamese.errors import RunError
+from siamese import files as safe_files  # the atomic writing the run's files use
 from siamese.runs import files
 from siamese.runs.files import (
     file_fingerprint,
@@ -140,7 +141,7 @@ def test_failed_rename_keeps_the_previous_file_and_no_temporary(tmp_path, monkey
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files.os, "replace", full)
+    monkeypatch.setattr(safe_files.os, "replace", full)
     with pytest.raises(RunError) as info:
         write_json(path, {"threshold": 0.9})
     assert "No space left on device" in str(info.value)
@@ -153,7 +154,7 @@ def test_a_temporary_file_that_cannot_be_created_gives_run_error(tmp_path, monke
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(files.tempfile, "mkstemp", full)
+    monkeypatch.setattr(safe_files.tempfile, "mkstemp", full)
     with pytest.raises(RunError, match="Check that the folder is writable"):
         save_torch(tmp_path / "checkpoint.pt", {"epoch": 1})
     assert not (tmp_path / "checkpoint.pt").exists()
@@ -225,7 +226,7 @@ def test_temporary_files_live_next_to_the_target(tmp_path, monkeypatch):
         made.append(Path(name))
         return fd, name
 
-    monkeypatch.setattr(files.tempfile, "mkstemp", spy)
+    monkeypatch.setattr(safe_files.tempfile, "mkstemp", spy)
     write_json(tmp_path / "status.json", {"status": "new"})
     assert len(made) == 1 and made[0].parent == tmp_path and not made[0].exists()
 

@@ -1,4 +1,4 @@
-"""siamese/runs/folder.py: fresh run folders named in one place, listing, the saved threshold."""
+"""siamese/runs/folder.py: fresh run folders named in one place, listing."""
 
 from __future__ import annotations
 
@@ -11,20 +11,13 @@ import pytest
 from siamese.config import TrainConfig
 from siamese.errors import RunError
 from siamese.runs import folder
-from siamese.runs.files import append_metrics
 from siamese.runs.folder import (
     RunPaths,
     create_run,
-    decision_threshold,
     list_runs,
     list_snapshots,
     new_run_dir,
-    read_identification_threshold,
-    read_threshold,
     run_config,
-    save_identification_threshold,
-    save_threshold,
-    threshold_source,
 )
 from siamese.runs.status import read_status
 
@@ -53,28 +46,11 @@ def test_new_run_dir_refuses_unsafe_names(tmp_path, name):
     assert list((tmp_path / "runs").iterdir()) == []
 
 
-def test_a_damaged_threshold_file_says_what_to_do(tmp_path):
-    for damaged in ('{"threshold": "high"}', '{"thresh', "[]", '{"threshold": NaN}'):
-        (tmp_path / "threshold.json").write_text(damaged)
-        with pytest.raises(RunError, match="delete that file to fall back to the threshold chosen in training"):
-            read_threshold(tmp_path)
-
-
 def test_run_dir_that_cannot_be_created_gives_run_error(tmp_path):
     blocker = tmp_path / "runs"
     blocker.write_text("a file where the runs folder should be")
     with pytest.raises(RunError, match="cannot create"):
         new_run_dir(blocker)
-
-
-def test_threshold_round_trip(tmp_path):
-    assert read_threshold(tmp_path) is None
-    save_threshold(tmp_path, 0.8125, "dashboard")
-    assert read_threshold(tmp_path) == 0.8125
-    saved = json.loads((tmp_path / "threshold.json").read_text())
-    assert saved["source"] == "dashboard" and saved["threshold"] == 0.8125
-    save_threshold(tmp_path, 0.25, "eer")
-    assert read_threshold(tmp_path) == 0.25
 
 
 def test_list_runs_newest_first(tmp_path):
@@ -130,41 +106,10 @@ def test_trainings_started_at_the_same_moment_get_separate_run_folders(tmp_path)
     assert len(set(folders)) == 8
 
 
-def test_the_decision_threshold_is_the_saved_one_else_the_last_eer_threshold(tmp_path):
-    with pytest.raises(RunError, match="no threshold yet"):
-        decision_threshold(tmp_path)
-    append_metrics(tmp_path / "metrics.jsonl", {"kind": "epoch", "epoch": 1, "val_auc": 0.9, "val_eer": 0.1, "threshold": 0.5})
-    append_metrics(tmp_path / "metrics.jsonl", {"kind": "epoch", "epoch": 2, "val_auc": 0.9, "val_eer": 0.1, "threshold": 0.6})
-    assert decision_threshold(tmp_path) == 0.6
-    save_threshold(tmp_path, 0.42, "dashboard")
-    assert decision_threshold(tmp_path) == 0.42
-
-
 def test_create_run_writes_the_configuration_the_trainer_reads(tmp_path):
     config = TrainConfig(loss="contrastive", margin=0.7, lr=0.01)
     run = create_run(config, tmp_path / "runs", "x")
     assert run_config(run) == config and read_status(run)["status"] == "new"
-
-
-def test_a_training_saves_its_threshold_and_says_what_it_was_chosen_on(small_run):
-    assert read_threshold(small_run) == pytest.approx(decision_threshold(small_run))
-    assert threshold_source(small_run) == "the validation identities of run r1 (equal error rate)"
-    assert read_identification_threshold(small_run) is None
-
-
-def test_a_1n_threshold_is_kept_beside_the_1_1_one(tmp_path):
-    save_threshold(tmp_path, 0.5, "the Threshold page, on pairsDevTest.txt")
-    save_identification_threshold(tmp_path, 0.31, 0.01, 50, "validation identities of run x")
-    assert read_threshold(tmp_path) == 0.5 and threshold_source(tmp_path) == "the Threshold page, on pairsDevTest.txt"
-    assert read_identification_threshold(tmp_path) == {"threshold": 0.31, "fpir": 0.01, "gallery_size": 50,
-                                                       "protocol": "validation identities of run x"}
-    save_threshold(tmp_path, 0.6, "again")  # saving the 1:1 threshold keeps the 1:N one
-    assert read_identification_threshold(tmp_path)["threshold"] == 0.31 and read_threshold(tmp_path) == 0.6
-    record = json.loads((tmp_path / "threshold.json").read_text())
-    record["identification"]["threshold"] = "nan"
-    (tmp_path / "threshold.json").write_text(json.dumps(record))
-    with pytest.raises(RunError, match="1:N threshold .* is damaged .*save one again on the Threshold page"):
-        read_identification_threshold(tmp_path)
 
 
 def test_training_identities_are_the_splits_training_side(tmp_path):

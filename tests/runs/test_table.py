@@ -10,7 +10,8 @@ import pytest
 from siamese.config import TrainConfig
 from siamese.errors import RunError
 from siamese.runs.files import write_json
-from siamese.runs.folder import RunPaths, create_run, save_threshold
+from siamese.decisions import save_threshold
+from siamese.runs.folder import RunPaths, create_run
 from siamese.runs.table import delete_run, epoch_losses, next_step, run_problem, runs_table
 
 
@@ -67,7 +68,7 @@ def test_epoch_losses_and_next_step_follow_the_run(small_run, tmp_path):
     fresh = create_run(TrainConfig(), tmp_path / "runs")
     assert next_step(fresh)[0] == "Train"
     copy = shutil.copytree(small_run, tmp_path / "copy")
-    RunPaths(copy).threshold.unlink()
+    (copy / "threshold.json").unlink()
     assert next_step(copy)[0] == "Threshold"
     save_threshold(copy, 0.5, "test")
     assert next_step(copy)[0] == "Verify"

@@ -1,4 +1,5 @@
-"""A trained run put to use (siamese/runs/trained.py): the images of its split, decoded without the rest."""
+"""A trained run put to use (siamese/runs/trained.py): the images of its split, decoded without the rest, and the
+one step that makes a photo into what the model decides on."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 from siamese.config import TrainConfig
 from siamese.data import dataset as data_module
 from siamese.errors import DatasetError, RunError
 from siamese.faces.align import ALIGNED_SIZE
+from siamese.faces.prepare import face_tensor, open_photo
 from siamese.gallery import Gallery, enrol_photos
 from siamese.runs.folder import RunPaths, new_run_dir
 from siamese.runs.trained import load_trained, run_dataset
@@ -117,3 +120,22 @@ def test_a_face_pipeline_this_version_cannot_apply_is_refused(trained_run):
         load_trained(run, device="cpu")
     with pytest.raises(RunError, match="sideways"):
         run_dataset(run, "validation")
+
+
+def test_a_photo_becomes_a_probe_the_runs_way_and_several_in_one_batch(trained_run):
+    run, faces, _ = trained_run
+    trained = load_trained(run)
+    files = sorted((faces / sorted(p.name for p in faces.iterdir())[0]).iterdir())[:2]
+    photos = [files[0].read_bytes(), None, b"not an image", files[1].read_bytes()]
+    probes, problems = trained.probes(photos, detect=False)
+    assert probes[1] is None and probes[2] is None and list(problems) == [2]
+    for photo, probe in ((photos[0], probes[0]), (photos[3], probes[3])):
+        alone = trained.probe(photo, detect=False)  # one at a time, as the Verify page makes a probe
+        image = face_tensor(open_photo(photo), trained.config.input_size, trained.config.colour)
+        assert probe.input.shape == (1, trained.config.in_channels, trained.config.input_size,
+                                     trained.config.input_size) and probe.input.equal(image) and alone.input.equal(image)
+        assert torch.allclose(probe.embedding, trained.embed(image), atol=1e-5)
+        assert torch.allclose(alone.embedding, probe.embedding, atol=1e-5)
+    assert trained.embed_crops([]) == []
+    assert torch.allclose(torch.cat(trained.embed_crops([probes[0].face.crop, probes[3].face.crop])),
+                          torch.cat([probes[0].embedding, probes[3].embedding]), atol=1e-5)

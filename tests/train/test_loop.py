@@ -17,7 +17,8 @@ from siamese.evaluate.scores import evaluate_embeddings
 from siamese.losses import build_loss, pair_distance_fn
 from siamese.models import build_model, embed_images
 from siamese.runs.files import load_torch, read_metrics
-from siamese.runs.folder import RunPaths, new_run_dir, read_threshold
+from siamese.decisions.saved import read_threshold
+from siamese.runs.folder import RunPaths, new_run_dir
 from siamese.runs.status import read_status
 from siamese.train import loop as train_module
 from siamese.train.inputs import prepare_data
@@ -140,7 +141,7 @@ def test_run_folder_is_complete_and_consistent(faces, tmp_path, small_config):
     model.load_state_dict(state["model"])
 
     assert read_threshold(run) == pytest.approx(epochs[-1]["threshold"])
-    assert json.loads(paths.threshold.read_text())["source"] == "eer"
+    assert json.loads((run / "threshold.json").read_text())["source"] == "eer"
     assert sorted(p.name for p in paths.snapshots.iterdir()) == ["epoch-0001.pt", "epoch-0002.pt",
                                                                  "epoch-0004.pt"]
     assert result.final == epochs[-1]

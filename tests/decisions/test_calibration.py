@@ -1,4 +1,4 @@
-"""The gallery's comparisons (siamese/gallery/calibration.py), against the same comparisons written out as
+"""The gallery's comparisons (siamese/decisions/calibration.py), against the same comparisons written out as
 loops: pairs of images, claims (an image against a person's other images) and searches (an image against
 everyone else), each leaving out what it compares."""
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from siamese.distances import euclidean_paired
-from siamese.gallery.calibration import calibrate
+from siamese.decisions.calibration import calibrate
 
 
 def test_the_comparisons_match_the_loops():

@@ -1,5 +1,5 @@
 """The enrolled people compared with each other: comparisons from the camera the decisions are made on,
-which the gallery's thresholds and confidences are drawn from (`decisions.py`). A threshold chosen on
+which the gallery's thresholds and confidences are drawn from (`rules.py`). A threshold chosen on
 another dataset's pairs does not travel to a webcam's faces; these comparisons are of the faces the
 decisions are about.
 
@@ -11,7 +11,8 @@ impostor comparison, against its own person's other images a genuine one. Three 
   genuine when the person is its own (leaving the image out), impostor otherwise;
 - searches: an image searched against everyone enrolled, as 1:N is: a non-mated search against all the
   other people (its own left out: a stranger to a gallery of N - 1), a mated one with its own person's
-  other images left in.
+  other images left in. The nearest distance per person and the mate's rank are the evaluation's own
+  (`evaluate.identification`), so a gallery and a study search alike.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import torch
 
 from ..distances import Distance, all_distances
 from ..evaluate.calibration import Calibration, fit_calibration
-from ..evaluate.identification import Searches
+from ..evaluate.identification import Searches, nearest_per_identity, searches
 
 # A confidence is fitted only on at least this many genuine and impostor comparisons each.
 MIN_FIT_COMPARISONS = 3
@@ -72,8 +73,7 @@ def calibrate(embeddings: torch.Tensor, names: list[str], distance: Distance) ->
     m, n = len(labels), len(people)
     d = all_distances(distance, embeddings, embeddings).double() if m else torch.empty(0, 0, dtype=torch.float64)
     d.fill_diagonal_(float("inf"))  # an image is never compared with itself
-    by_person = torch.full((m, n), float("inf"), dtype=torch.float64)
-    by_person = by_person.scatter_reduce(1, torch.as_tensor(labels).expand(m, -1), d, reduce="amin").numpy()
+    by_person = nearest_per_identity(d, labels)  # (M, N): each image's nearest of each person's images
     own = by_person[np.arange(m), labels]
     others = by_person.copy()
     others[np.arange(m), labels] = np.inf
@@ -81,12 +81,13 @@ def calibrate(embeddings: torch.Tensor, names: list[str], distance: Distance) ->
     same = labels[:, None] == labels[None, :]
     d = d.numpy()
     mated = np.isfinite(own)
+    found = searches(by_person[mated], labels[mated])
+    strangers = searches(others, np.full(m, -1)).non_mated_best if n > 1 else np.empty(0)
     return GalleryCalibration(
         people=n, images=m, most_images=int(np.bincount(labels).max()) if m else 0,
         pairs=Comparisons(d[upper & same], d[upper & ~same]),
         claims=Comparisons(own[mated], others[np.isfinite(others)]),
-        searches=Searches(own[mated], 1 + np.sum(by_person[mated] < own[mated, None], axis=1),
-                          others.min(axis=1) if n > 1 else np.empty(0), n),
+        searches=Searches(found.mated_distance, found.mated_rank, strangers, n),
         look_alikes=look_alikes(by_person, labels, list(people)))
 
 

@@ -1,4 +1,4 @@
-"""Decision rules (siamese/gallery/decisions.py): thresholds calibrated on the people enrolled at a target
+"""Decision rules (siamese/decisions/rules.py): thresholds calibrated on the people enrolled at a target
 rate, saying what backs them and what they cannot resolve; the run's threshold, saying when the gallery's
 faces disagree with it; and no confidence where none can be fitted on the gallery."""
 
@@ -7,14 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy.stats import beta
 
 from siamese.distances import euclidean_paired
 from siamese.errors import GalleryError
-from siamese.evaluate.metrics import threshold_at_rate
-from siamese.gallery import decision_rule
-from siamese.gallery.calibration import calibrate
-from siamese.gallery.decisions import gallery_rule, run_rule
-from siamese.runs.folder import save_identification_threshold, save_threshold
+from siamese.evaluate.metrics import rates_at_threshold, threshold_at_rate
+from siamese.decisions import calibrate, decision_rule, save_identification_threshold, save_threshold
+from siamese.decisions.rules import gallery_rule, run_rule
 
 
 def gallery_of(people: int, images: int, spread: float = 0.3, seed: int = 0):
@@ -136,3 +135,61 @@ def test_a_threshold_that_will_reject_many_genuine_claims_says_so_and_what_to_do
         assert any(f"about {missed:.0%} of {word}" in note and "adapt the model" in note for note in rule.notes)
     apart = decision_rule(gallery_of(12, 3), run_dir, "verify", "gallery", 0.05)
     assert not any("will be rejected" in note for note in apart.notes)
+
+
+def test_a_rule_accepts_at_most_its_threshold_and_its_rates_are_the_evaluations(run_dir):
+    cal = gallery_of(12, 3)
+    rule = decision_rule(cal, run_dir, "verify", "gallery", 0.05)
+    assert rule.accepts(rule.threshold) and not rule.accepts(np.nextafter(rule.threshold, np.inf))
+    assert list(rule.accepts(np.array([rule.threshold - 1, rule.threshold + 1]))) == [True, False]
+    distances = np.r_[cal.claims.genuine, cal.claims.impostor]
+    same = np.r_[np.ones(len(cal.claims.genuine)), np.zeros(len(cal.claims.impostor))]
+    by_evaluation = rates_at_threshold(distances, same, rule.threshold)
+    assert rule.expected == {"FAR": by_evaluation["far"], "FRR": by_evaluation["frr"]}
+
+
+def test_the_promise_says_how_sure_it_is_with_its_upper_bound(run_dir):
+    cal = gallery_of(12, 3)
+    rule = gallery_rule(cal, "verify", 0.05)
+    accepted = int(np.sum(cal.claims.impostor <= rule.threshold))
+    assert rule.bound == pytest.approx(beta.ppf(0.95, accepted + 1, len(cal.claims.impostor) - accepted))
+    assert rule.expected["FAR"] < rule.bound < 1
+    assert rule.promise == (f"FAR {rule.expected['FAR']:.1%}, at most {rule.bound:.1%} with 95% confidence "
+                            f"({len(cal.claims.impostor):,} impostor claims)")
+    more = gallery_rule(gallery_of(40, 3), "verify", 0.05)  # more comparisons: a tighter bound
+    assert more.bound - more.expected["FAR"] < rule.bound - rule.expected["FAR"]
+
+
+def test_fpir_is_given_at_the_gallerys_size_whatever_the_threshold_comes_from(run_dir):
+    cal = gallery_of(10, 3)
+    from_gallery = gallery_rule(cal, "identify", 0.1)
+    save_threshold(run_dir, from_gallery.threshold, "the same threshold, saved with the run")
+    from_run = run_rule(run_dir, "identify", cal)
+    assert from_run.threshold == from_gallery.threshold
+    assert from_run.expected == from_gallery.expected and from_run.bound == from_gallery.bound
+    measured = np.mean(cal.searches.non_mated_best <= from_gallery.threshold)  # against 9 people
+    assert from_run.expected["FPIR"] == pytest.approx(1 - (1 - measured) ** (10 / 9))
+
+
+def test_a_saved_1n_threshold_is_converted_for_a_gallery_of_another_size(run_dir):
+    strangers = np.random.default_rng(1).uniform(0.5, 1.5, 20000)  # a study's, against 20 people
+    study_threshold = float(np.quantile(strangers, 0.01))
+    save_identification_threshold(run_dir, study_threshold, 0.01, 20, "validation identities of run x", strangers)
+    for size, stricter in ((40, True), (20, None), (10, False)):
+        cal = gallery_of(size, 3)
+        rule = run_rule(run_dir, "identify", cal)
+        if stricter is None:
+            assert rule.threshold == study_threshold and "converted" not in rule.basis
+            continue
+        # per person, a stranger passes with (1 - 0.01) ** (1 / 20); at `size` people FPIR stays 0.01
+        kept = 1 - (1 - 0.01) ** (20 / size)
+        assert rule.threshold == pytest.approx(np.quantile(strangers, kept), abs=2e-3)
+        assert (rule.threshold < study_threshold) == stricter
+        assert f"converted to keep FPIR 0.01 at {size} people" in rule.basis
+
+
+def test_a_1n_threshold_saved_without_its_strangers_says_what_it_gives_at_this_size(run_dir):
+    save_identification_threshold(run_dir, 0.7, 0.01, 40, "validation identities of run x")
+    rule = run_rule(run_dir, "identify", gallery_of(10, 3))
+    assert rule.threshold == 0.7
+    assert f"at 10 people it names about {1 - 0.99 ** (10 / 40):.1%} of strangers" in rule.basis
