@@ -5,7 +5,7 @@ import streamlit as st
 from siamese.config import TrainConfig, pipeline_steps
 from siamese.errors import SiameseError
 from siamese.runs.folder import run_config
-from siamese.runs.table import next_step, run_summary
+from siamese.runs.table import next_step, run_summary, split_people
 from ui import cached, page
 from ui.draw import pipeline_graph
 from ui.page import PAGES
@@ -28,12 +28,20 @@ st.graphviz_chart(pipeline_graph(pipeline_steps(config)), width="stretch")
 
 data_col, run_col = st.columns(2)
 with data_col:
-    st.subheader(f"Dataset `{st.session_state.data_source}`")
     try:
-        _, counts = cached.dataset(st.session_state.data_source, 64, "grey")
-        a, b = st.columns(2)
-        a.metric("Identities", len(counts))
-        b.metric("Images", f"{sum(r['images'] for r in counts):,}")
+        if run:  # the run's own data beside the run, not the dataset the Data page has chosen since
+            st.subheader(f"Trained on `{config.data}`")
+            trained_on, validated_on = split_people(run)
+            a, b = st.columns(2)
+            a.metric("Training identities", f"{trained_on:,}")
+            b.metric("Validation identities", f"{validated_on:,}")
+            st.caption(f"The Data page's dataset is `{st.session_state.data_source}`.")
+        else:
+            st.subheader(f"Dataset `{st.session_state.data_source}`")
+            _, counts = cached.dataset(st.session_state.data_source, 64, "grey")
+            a, b = st.columns(2)
+            a.metric("Identities", len(counts))
+            b.metric("Images", f"{sum(r['images'] for r in counts):,}")
     except SiameseError as exc:
         st.error(str(exc))
 with run_col:

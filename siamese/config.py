@@ -181,9 +181,10 @@ def pipeline_steps(config: TrainConfig) -> list[tuple[str, str]]:
     """The pipeline a configuration describes, step by step: (step, what this configuration does there)."""
     margin = config.margin if config.margin is not None else LOSSES[config.loss].default_margin
     return [
-        ("data", f"{' + '.join(config.sources)}; identities split {1 - config.val_fraction:.0%} / {config.val_fraction:.0%} "
-                 "train / validation"),
-        ("sampling", f"P x K = {config.p} identities x {config.k} images a batch"),
+        ("data", f"{' + '.join(_short(source) for source in config.sources)}; identities split "
+                 f"{1 - config.val_fraction:.0%} / {config.val_fraction:.0%} train / validation"),
+        ("sampling", f"P x K = {config.p} identities x {config.k} images a batch" if config.sampler == "pk" else
+                     f"{config.p * config.k} images drawn at random a batch"),
         ("model", f"{config.model}, {config.embedding_dim}-d, {config.input_size} px {config.colour}"),
         ("loss", config.loss + (f", margin {margin:g}" if margin is not None else "") +
                  (f", {config.mining} mining" if config.loss == "triplet" else "") + f", {config.distance} distance"),
@@ -192,6 +193,12 @@ def pipeline_steps(config: TrainConfig) -> list[tuple[str, str]]:
         ("evaluate", "ROC, EER and one-shot on the validation identities"),
         ("gallery / projection", "enrol people and verify them; look at the embedding space"),
     ]
+
+
+def _short(source: str) -> str:
+    """A dataset as a drawing names it: a folder by its last two parts (lfw/images), a built-in by its name."""
+    parts = Path(source.split("@")[0]).parts
+    return "/".join(parts[-2:]) if len(parts) > 1 else source
 
 
 def _check(ok: bool, name: str, message: str) -> None:

@@ -151,3 +151,10 @@ def test_pipeline_steps_name_what_the_configuration_does_at_each_step():
     assert steps["loss"] == "triplet, margin 0.2, semi_hard mining, euclidean distance"
     assert "16 identities x 4 images" in steps["sampling"] and "or 60 s" in steps["train"]
     assert "margin" not in dict(pipeline_steps(TrainConfig(loss="bce")))["loss"]
+
+
+def test_the_pipeline_names_the_sampler_used_and_datasets_by_their_short_names():
+    uniform = dict(pipeline_steps(TrainConfig(data="/work/shared/datasets/lfw/images", sampler="uniform", p=32, k=4)))
+    assert uniform["sampling"] == "128 images drawn at random a batch" and "P x K" not in uniform["sampling"]
+    assert uniform["data"].startswith("lfw/images; identities split")
+    assert dict(pipeline_steps(TrainConfig(data="orl", sampler="pk")))["sampling"].startswith("P x K = ")

@@ -74,5 +74,6 @@ def pipeline_graph(steps: list[tuple[str, str]]) -> str:
 
 
 def _escape(text: str) -> str:
-    """Text safe inside a Graphviz HTML label, wrapped at about 28 characters."""
-    return "<br/>".join(html.escape(line) for line in textwrap.wrap(text, 28))
+    """Text safe inside a Graphviz HTML label, wrapped at about 28 characters, never inside a word or a path."""
+    return "<br/>".join(html.escape(line) for line in textwrap.wrap(text, 28, break_long_words=False,
+                                                                     break_on_hyphens=False))

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..decisions.saved import read_threshold
 from ..errors import RunError
 from ..losses import LOSSES
-from .files import read_metrics
+from .files import read_json, read_metrics
 from .folder import RUNS_DIR, RunPaths, list_runs, run_config
 from .lineage import lineage_text, run_lineage
 from .status import LIVE_STATUSES, read_status
@@ -38,6 +38,12 @@ def run_summary(run_dir: Path) -> dict:
         "distance": config.distance, "dim": config.embedding_dim, "lr": config.lr,
         "batch": f"{config.p}x{config.k}", "processes": status.get("processes", 1), "started": status.get("started"),
     }
+
+
+def split_people(run_dir: Path) -> tuple[int, int]:
+    """(training identities, validation identities) of a run, as its split records them."""
+    split = read_json(RunPaths(Path(run_dir)).split)
+    return len(split.get("train", [])), len(split.get("validation", []))
 
 
 def runs_table(runs_dir: Path = RUNS_DIR) -> list[dict]:

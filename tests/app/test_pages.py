@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import time
 
 import pytest
@@ -191,3 +193,14 @@ def test_changing_what_the_threshold_is_studied_on_keeps_the_chosen_threshold(ma
     slider = at.slider[0]
     assert slider.value == pytest.approx(min(max(chosen, slider.min), slider.max), rel=1e-3)
     assert slider.value > slider.min
+
+
+def test_the_overview_shows_the_runs_own_data_beside_the_run(own_world):
+    at = own_world.open()
+    subheaders = [s.value for s in at.subheader]
+    config = json.loads((own_world.run / "config.json").read_text())
+    assert f"Trained on `{config['data']}`" in subheaders
+    split = json.loads((own_world.run / "split.json").read_text())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Training identities"] == f"{len(split['train']):,}"
+    assert metrics["Validation identities"] == f"{len(split['validation']):,}"
