@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-
 import time
 
 import pytest
 
-from siamese.runs.files import read_metrics
 from siamese.decisions.saved import read_threshold
+from siamese.runs.files import read_metrics
 from siamese.runs.folder import RunPaths
 from siamese.runs.progress import read_progress
 from siamese.runs.status import running_runs
