@@ -39,8 +39,10 @@ def decision_controls(enrolled: Enrolled, run: Path) -> dict[str, Rule]:
         calibration = enrolled.calibration
         rules = {task: decision_rule(calibration, run, task, source, fpir if task == "identify" else far)
                  for task in TASK_NAMES}
-        st.dataframe([_row(rule) for rule in rules.values()], hide_index=True, width="stretch",
-                     column_config={"from": st.column_config.TextColumn(width="large")})
+        # A table that wraps its cells: where each threshold comes from is a sentence, never cut short.
+        rows = [_row(rule) for rule in rules.values()]
+        st.markdown("\n".join(["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])] +
+                              ["| " + " | ".join(v.replace("|", "\\|") for v in row.values()) + " |" for row in rows]))
         notes = list(dict.fromkeys(note for rule in rules.values() for note in rule.notes))
         if notes:
             st.warning("\n".join(f"- {note}" for note in notes))
