@@ -17,6 +17,7 @@ from ui.draw import faces_on_hover, show_faces
 METHODS = {"UMAP": "umap", "PCA": "pca", "t-SNE": "tsne"}
 SHOWN = 12  # selected faces shown with their neighbours: a lasso can take hundreds
 NEIGHBOURS = 7
+LEGEND_MAX = 20  # more names than this crowd the plot: the faces on hover name them instead
 
 page.setup("Embeddings")
 run = page.current_run()
@@ -80,6 +81,7 @@ for trace in projection.identity_traces(coords, data, training):
 title = (f"{shown.upper()} of {len(data)} images, {len(data.identities)} identities ({stage}"
          + ("; x: a training identity)" if training else ")"))
 fig.update_layout(height=600, margin=dict(l=0, r=0, t=64, b=0), meta={"faces": faces},
+                  showlegend=len(data.identities) <= LEGEND_MAX,
                   title=dict(text=title, x=0, xref="paper", y=1, yref="paper", yanchor="bottom", pad=dict(b=12)))
 # The neighbours beside the plot, so that a click shows them without scrolling.
 plot_column, neighbours_column = st.columns([3, 2], gap="medium")
@@ -91,10 +93,13 @@ with plot_column, st.container(key="projection"):
         selection = st.plotly_chart(fig, width="stretch", on_select="rerun", key="projection_chart",
                                     selection_mode=("points", "box", "lasso")).selection
     faces_on_hover("projection")
+    if len(data.identities) > LEGEND_MAX:
+        st.caption(f"{len(data.identities)} identities, one colour each: hover a point for its face and name.")
 
 with neighbours_column:
     st.subheader("Nearest neighbours")
-    names = [data.identities[label] for label in data.labels.tolist()]
+    # Names as people write them (LFW's underscores are spaces), so that a caption wraps between words.
+    names = [data.identities[label].replace("_", " ") for label in data.labels.tolist()]
     rows = projection.selected_rows(selection.points, len(data)) if selection else []
     if dims == 3:
         st.caption("The 3-D view is for looking only (plotly cannot select points in 3-D): switch to 2-D to "
@@ -114,6 +119,6 @@ with neighbours_column:
     distance = cached.model(run, checkpoint).distance
     for row, near in projection.neighbours_of(embeddings, rows[:SHOWN], distance, data.labels, NEIGHBOURS):
         show_faces([data.images[row]] + [data.images[n.row] for n in near],
-                   [f"{names[row]} · {Path(data.paths[row]).name}"]
+                   [f"{names[row]} · {Path(data.paths[row]).name.replace('_', ' ')}"]
                    + [f"{'✓ ' if n.same else ''}{names[n.row]} d={n.distance:.3f}" for n in near],
                    columns=4, width=80)

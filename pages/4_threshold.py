@@ -61,8 +61,8 @@ cols[1].metric("False reject rate", f"{rates['frr']:.4f}")
 cols[2].metric("Accuracy", f"{rates['accuracy']:.4f}")
 cols[3].metric("Precision", f"{rates['precision']:.4f}")
 cols[4].metric("Recall", f"{rates['recall']:.4f}")
-cols[5].metric("p(same) at the threshold", f"{scores.calibration.confidence(threshold):.0%}",
-               help="How often a pair at this distance is of one person, on these pairs (a logistic fit, genuine "
+cols[5].metric("p(same)", f"{scores.calibration.confidence(threshold):.0%}",
+               help="At the threshold: how often a pair at this distance is of one person, on these pairs (a logistic fit, genuine "
                     "and impostor pairs weighed equally); on another camera's faces it does not hold")
 
 roc_col, det_col, hist_col = st.columns(3)

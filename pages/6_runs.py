@@ -79,7 +79,8 @@ use_col, export_col, delete_col = st.columns(3)
 if use_col.button("Make it the current run"):
     st.session_state.run = target
     st.rerun()
-if export_col.button("Export embeddings for the TensorBoard projector"):
+if export_col.button("Export for TensorBoard", help="The run's embeddings and their labels as the TensorBoard "
+                     "projector reads them (vectors.tsv, metadata.tsv)"):
     try:
         out, images = export_projector(workspace.RUNS_DIR / target, workspace.DATA_DIR)
         export_col.success(f"Wrote {out}/vectors.tsv and metadata.tsv ({images} images).")

@@ -81,7 +81,7 @@ def no_errors(at) -> None:
 
 def identity_and_file(at, row: int) -> str:
     custom = next(c for trace in figure(at)["data"] for c in trace["customdata"] if c[0] == row)
-    return f"{custom[1]} · {custom[2]}"
+    return f"{custom[1]} · {custom[2]}".replace("_", " ")  # captions write names with spaces, to wrap between words
 
 
 def test_the_2d_projection_is_selectable_by_click_box_and_lasso(make_app):
