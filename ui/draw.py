@@ -65,15 +65,19 @@ def pipeline_graph(steps: list[tuple[str, str]]) -> str:
     """The pipeline as a Graphviz DOT graph, left to right, each step with what it does below its name."""
     nodes = []
     for k, (step, detail) in enumerate(steps):
-        label = f"<<b>{step}</b><br/><font point-size='10'>{_escape(detail)}</font>>" if detail else f"<<b>{step}</b>>"
+        label = f"<<b>{step}</b><br/><font point-size='11'>{_escape(detail)}</font>>" if detail else f"<<b>{step}</b>>"
         nodes.append(f'n{k} [label={label}];')
     edges = " -> ".join(f"n{k}" for k in range(len(steps)))
-    return ("digraph { rankdir=LR; bgcolor=transparent; node [shape=box, style=\"rounded,filled\", "
-            "fillcolor=\"#eef3fb\", color=\"#7a93c4\", fontname=\"sans-serif\"]; edge [color=\"#7a93c4\"]; "
-            + " ".join(nodes) + f" {edges}; }}")
+    # Two rows of boxes rather than one: drawn the page's width, seven boxes in a row leave text too small to read.
+    half = (len(steps) + 1) // 2
+    rows = " ".join("{rank=same; " + " ".join(f"n{k}" for k in part) + "}"
+                    for part in (range(half), range(half, len(steps))))
+    return ("digraph { rankdir=TB; nodesep=0.4; ranksep=0.35; bgcolor=transparent; node [shape=box, "
+            "style=\"rounded,filled\", fillcolor=\"#eef3fb\", color=\"#7a93c4\", fontname=\"sans-serif\"]; "
+            "edge [color=\"#7a93c4\"]; " + " ".join(nodes) + f" {rows} {edges}; }}")
 
 
 def _escape(text: str) -> str:
-    """Text safe inside a Graphviz HTML label, wrapped at about 28 characters, never inside a word or a path."""
-    return "<br/>".join(html.escape(line) for line in textwrap.wrap(text, 28, break_long_words=False,
+    """Text safe inside a Graphviz HTML label, wrapped at about 20 characters, never inside a word or a path."""
+    return "<br/>".join(html.escape(line) for line in textwrap.wrap(text, 20, break_long_words=False,
                                                                      break_on_hyphens=False))
