@@ -51,9 +51,9 @@ for name in picked:
     if RunPaths(run).checkpoint.exists():
         try:
             curve = cached.roc(run)
-            roc_fig.add_scatter(x=curve["far"], y=curve["tar"], mode="lines", name=f"{name} (AUC {curve['auc']:.3f})")
+            roc_fig.add_scatter(x=curve["far"], y=curve["tar"], mode="lines", name=f"{name} (AUC {curve['auc']:.4f})")
             det_fig.add_scatter(x=curve["det_far"], y=curve["det_frr"], mode="lines",
-                                name=f"{name} (EER {curve['eer']:.3f})")
+                                name=f"{name} (EER {curve['eer']:.4f})")
         except SiameseError as exc:
             st.warning(f"{name}: {exc}")
 loss_col.plotly_chart(loss_fig, width="stretch")
