@@ -7,6 +7,7 @@ import importlib.util
 import io
 import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -295,6 +296,8 @@ def test_decisions_give_a_confidence_fitted_on_the_gallery_or_none(capsys, run, 
     own, other = map(json.loads, out.splitlines())
     assert 0.5 < own["confidence"] < 1 and 0 < other["confidence"] < 0.5 and code == 1
     assert own["threshold"] == other["threshold"] and own["target"] == 0.01
+    # how sure the promise is: the rate the gallery expects, its 95 % bound, and the comparisons behind it
+    assert re.fullmatch(r"FAR \d+\.\d%, at most \d+\.\d% with 95% confidence \(\d+ impostor claims\)", own["promise"])
     code, out, err = call(capsys, data_dir, "identify", *common, "--fpir", "0.1", pictures["bob"][3])
     found = json.loads(out)
     assert found["identity"] == "bob" and found["target"] == 0.1 and found["confidence"] > 0.5
