@@ -99,7 +99,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "limited to AVX2 (default: --photo-seconds)")
     parser.add_argument("--view2-epochs", type=int, default=None, help="View 2: train each fold for this many "
                         "epochs instead of --photo-seconds (the same training on a busy machine)")
-    parser.add_argument("--parent", help="finetune, adapt: the default LFW run to start from (default: the "
+    parser.add_argument("--demo-draws", type=int, default=10, help="demo: random draws of who is enrolled")
+    parser.add_argument("--parent", help="finetune, adapt, demo: the default LFW run to start from (default: the "
                         "identities part's, else one trained for --photo-seconds)")
     parser.add_argument("--adapt-seconds", type=float, default=60.0, help="adapt: the adaptation's budget")
     parser.add_argument("--merge", action="store_true", help="keep the figures of the report already in --out "
@@ -228,7 +229,7 @@ def _view2(args, results, runs, data_dir, device, log) -> None:
 def _demo(args, results, data_dir, log) -> None:
     """The webcam demo of a default photographs run (seed 0, the machine's default precision) on people it
     never saw: LFW's View 1 test people, and every person of the face crops (ORL: another camera)."""
-    default = _default_photos_run(results)
+    default = {"run": args.parent} if args.parent else _default_photos_run(results)
     if default is None:
         log("no photographs run: the webcam demo was skipped")
         return
@@ -239,7 +240,7 @@ def _demo(args, results, data_dir, log) -> None:
     results["demo"] = {}
     for name, photos in people.items():
         log(f"webcam demo on {name}")
-        results["demo"][name] = webcam_demo(Path(default["run"]), photos, data_dir)
+        results["demo"][name] = webcam_demo(Path(default["run"]), photos, data_dir, draws=args.demo_draws)
 
 
 def _transfer(args, results, runs, data_dir, log) -> None:
