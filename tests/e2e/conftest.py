@@ -201,9 +201,17 @@ def captured(server, launch_browser) -> dict[str, bytes]:
     return photos
 
 
-# True once the camera widget's video has drawn a frame: its Take Photo button is enabled as soon as the
-# camera is granted, and a photo taken before the first frame is black.
-VIDEO_HAS_A_FRAME = "v => v.readyState >= 2 && v.videoWidth > 0 && v.currentTime > 0"
+# True once the camera widget's video shows a frame that is not black: its Take Photo button is enabled as
+# soon as the camera is granted, and a photo taken before the first frame is black. The frame itself is
+# read back through a canvas, whatever the video's clock says.
+VIDEO_HAS_A_FRAME = """v => {
+  if (v.readyState < 2 || v.videoWidth === 0) return false;
+  const canvas = document.createElement('canvas');
+  canvas.width = 16; canvas.height = 12;
+  const context = canvas.getContext('2d');
+  context.drawImage(v, 0, 0, 16, 12);
+  return context.getImageData(0, 0, 16, 12).data.some((value, i) => i % 4 !== 3 && value > 16);
+}"""
 
 
 def take_photo(page, camera) -> None:
@@ -211,7 +219,11 @@ def take_photo(page, camera) -> None:
     from playwright.sync_api import expect
 
     camera.locator("video").wait_for()
-    page.wait_for_function(VIDEO_HAS_A_FRAME, arg=camera.locator("video").element_handle(), timeout=30_000)
+    video = camera.locator("video").element_handle()
+    # Headless Chromium can leave the widget's video paused on a black frame under its autoplay policy,
+    # where a browser a person uses plays a granted camera at once: it is started as that browser would.
+    video.evaluate("v => v.paused && v.play().catch(() => null)")
+    page.wait_for_function(VIDEO_HAS_A_FRAME, arg=video, timeout=30_000)
     camera.get_by_role("button", name="Take Photo").click()
     expect(camera.locator("img")).to_be_visible(timeout=15_000)
 

@@ -106,7 +106,7 @@ def test_three_people_enrolled_from_uploads_calibrate_the_decisions(open_page, o
         ui.expect(enrol.get_by_text(f"{person} now has 3 enrolled image(s).")).to_be_visible(timeout=60_000)
         ui.settle(page)
     thresholds = page.get_by_text("Decision thresholds")
-    table = page.locator("[data-testid='stDataFrame']").first
+    table = page.locator("table").filter(has_text="on new photos, with 95% confidence").first
     ui.expect(table).to_be_visible()
     page.set_viewport_size({"width": 1400, "height": 900})
     ui.screenshot(page, "verify-thresholds", top=thresholds)
