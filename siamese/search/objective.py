@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -152,7 +153,9 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
     """Trials still marked running whose run folder here says their process is gone (`interrupted` or
     `failed`: a killed worker) are marked failed, at once; those on other machines are failed by Optuna's
     heartbeat. Returns the numbers of the trials failed."""
-    optuna.storages.fail_stale_trials(study)
+    with warnings.catch_warnings():  # marked experimental since Optuna 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         run = trial.user_attrs.get("run")

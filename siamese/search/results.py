@@ -7,6 +7,8 @@ from pathlib import Path
 
 import optuna
 
+from ..config import TrainConfig
+from ..runs.folder import run_config
 from .objective import live_figure
 from .study import Plan
 
@@ -54,6 +56,18 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
         return None
 
 
+def best_config(study: optuna.Study, plan: Plan, epochs: int | None = None) -> TrainConfig | None:
+    """The best trial's configuration (its run's, where the run is here; else the study's with the trial's
+    values), with `epochs` when given: what "train the best for longer" starts."""
+    best = best_trial(study)
+    if best is None:
+        return None
+    run = Path(best.user_attrs.get("run", ""))
+    config = run_config(run) if (run / "config.json").is_file() else TrainConfig.from_dict(
+        {**plan.base.to_dict(), **best.params})
+    return TrainConfig.from_dict({**config.to_dict(), **({"epochs": epochs} if epochs else {})})
+
+
 def trial_line(trial: optuna.trial.FrozenTrial, plan: Plan) -> str:
     """One line for a trial that ended: what the command line prints."""
     state = STATES.get(trial.state, trial.state.name.lower())
@@ -87,9 +101,14 @@ def importances(study: optuna.Study) -> dict[str, float]:
     if len(complete) < ENOUGH_TRIALS:
         return {}
     try:
-        return dict(optuna.importance.get_param_importances(study))
+        return dict(optuna.importance.get_param_importances(study, evaluator=_fanova()))
     except (ValueError, RuntimeError):  # every complete trial drew the same values
         return {}
+
+
+def _fanova() -> optuna.importance.FanovaImportanceEvaluator:
+    """fANOVA (Hutter et al. 2014), seeded: the same trials give the same importances every time."""
+    return optuna.importance.FanovaImportanceEvaluator(seed=0)
 
 
 def figures(study: optuna.Study, pair: tuple[str, str] | None = None) -> dict:
@@ -103,7 +122,7 @@ def figures(study: optuna.Study, pair: tuple[str, str] | None = None) -> dict:
     if len(complete) < ENOUGH_TRIALS:
         return shown
     if importances(study):
-        shown["importances"] = vis.plot_param_importances(study)
+        shown["importances"] = vis.plot_param_importances(study, evaluator=_fanova())
     shown["parallel"] = vis.plot_parallel_coordinate(study)
     if pair and pair[0] != pair[1]:
         shown["contour"] = vis.plot_contour(study, params=list(pair))

@@ -242,3 +242,26 @@ def dataset_kind(data: str, data_dir: str | Path = "data") -> str:
 
     defaults, _ = defaults_for(data, data_dir)
     return "photographs" if defaults.get("faces") == "align" else "face crops"
+
+
+def space_to_text(space: Space) -> str:
+    """The space as one line, the flags' form joined by ';' (what the dashboard keeps in its link)."""
+    return ";".join(f"{field}={dim.text()}" for field, dim in space.items())
+
+
+def space_from_text(text: str, base: TrainConfig | None = None) -> Space:
+    parts = [part.strip() for part in text.split(";") if part.strip()]
+    return check_space({dim.field: dim for dim in (parse_dimension(part, base) for part in parts)})
+
+
+def suggested(field: str, base: TrainConfig) -> Dimension:
+    """A first range for a field the default space leaves out, around the fixed value: every choice of a
+    named field, a half to twice an integer, a third to three times a positive float on a log scale."""
+    value, kind = getattr(base, field), field_types()[field]
+    if _choices_of(field) or kind is bool:
+        return dimension(field, "choice", list(_choices_of(field)) or [True, False], base)
+    if kind is int:
+        return dimension(field, "int", [max(2, value // 2), max(value * 2, 3)], base)
+    if value:
+        return dimension(field, "log", [value / 3, min(value * 3, 3.0 if field == "augment_strength" else 10.0)], base)
+    return dimension(field, "float", [0.0, 1.0], base)

@@ -34,8 +34,6 @@ MACHINE_FIELDS = ("data", "more_data", "exclude_people", "init_from", "device", 
                   "loader_workers")
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-# The heartbeat (how a killed worker's trial is found) is marked experimental; it has been since Optuna 2.9.
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 @dataclass
@@ -129,8 +127,10 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             raise SearchError(f"cannot open the study journal {url}: {exc.strerror or exc}") from None
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
-                                          grace_period=GRACE_SECONDS)
+        with warnings.catch_warnings():  # the heartbeat is marked experimental; it has been since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
+                                              grace_period=GRACE_SECONDS)
     except Exception as exc:  # SQLAlchemy's, the driver's, or a bad URL: all mean "not this storage"
         raise SearchError(f"cannot open the study storage {shown(url)}: {_reason(exc, url)}. Nothing was "
                           "started.") from None
@@ -223,9 +223,11 @@ def study_exists(name: str, url: str) -> bool:
 
 
 def list_studies(url: str) -> list[optuna.study.StudySummary]:
-    """The studies of a storage, newest first."""
+    """The studies of a storage, newest first; none in an SQLite file not yet made (reading makes it)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return []
     summaries = optuna.get_all_study_summaries(open_storage(url))
-    return sorted(summaries, key=lambda s: s.datetime_start or 0, reverse=True)
+    return sorted(summaries, key=lambda s: s.user_attrs.get("created", 0), reverse=True)
 
 
 def request_stop(study: optuna.Study) -> None:

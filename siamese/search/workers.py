@@ -148,6 +148,15 @@ def search_live(study: optuna.Study) -> bool:
     return bool(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
 
 
+def live_studies(url: str) -> list[str]:
+    """The studies of a storage being searched now, newest first."""
+    from .study import list_studies, open_storage
+
+    studies = list_studies(url)
+    storage = open_storage(url) if studies else None
+    return [s.study_name for s in studies if search_live(optuna.load_study(study_name=s.study_name, storage=storage))]
+
+
 def stop_search(study: optuna.Study) -> None:
     """Stop a search as a whole: no new trial starts anywhere; the running ones end after their step here,
     after their epoch on other machines."""
