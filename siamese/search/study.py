@@ -10,6 +10,7 @@ that several machines share.
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ DEFAULT_STORAGE = "search.db"
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 60
 SAMPLERS = ("tpe", "grid", "random")
+WORKER = "SIAMESE_SEARCH_WORKER"  # which worker of a study this process is, where several were started
 PRUNERS = ("median", "halving", "none")
 # Fields whose value may differ between the machines of one study: where the data is, and the hardware.
 MACHINE_FIELDS = ("data", "more_data", "exclude_people", "init_from", "device", "precision", "data_loading",
@@ -78,9 +80,9 @@ def sampler_for(plan: Plan) -> optuna.samplers.BaseSampler:
         return optuna.samplers.GridSampler({f: list(dim.choices) for f, dim in plan.space.items()}, seed=plan.seed)
     if plan.sampler == "random":
         return optuna.samplers.RandomSampler(seed=plan.seed)
-    # Every worker seeds its own TPE differently (by time): with one seed, parallel workers would draw the
-    # same first trials.
-    return optuna.samplers.TPESampler(n_startup_trials=5, seed=None)
+    # Each worker of a study seeds its TPE apart (`workers.worker_env` numbers them): with one seed, parallel
+    # workers would draw the same first trials.
+    return optuna.samplers.TPESampler(n_startup_trials=5, seed=plan.seed * 1000 + int(os.environ.get(WORKER, 0)))
 
 
 def pruner_for(plan: Plan) -> optuna.pruners.BasePruner:

@@ -21,7 +21,7 @@ from ..errors import RunError, SearchError, SiameseError
 from ..runs.launch import PROJECT_ROOT, training_threads
 from ..runs.status import pid_alive, running_runs
 from .objective import TrialRun, fail_dead_trials, stop_local_trials
-from .study import MACHINE_FIELDS, Plan, joined_plan, open_study, request_stop, shown, stop_requested
+from .study import MACHINE_FIELDS, WORKER, Plan, joined_plan, open_study, request_stop, shown, stop_requested
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 LOGS = ".searches"  # under the runs folder: what a search started from the dashboard printed
@@ -65,6 +65,7 @@ def worker_env(index: int, workers: int, cores: int | None = None, gpus: int = 0
     """A worker's environment: its share of the cores as threads, and one GPU of several, in turn."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
     env["OMP_NUM_THREADS"] = str(max(1, (cores or os.cpu_count() or 1) // workers))
+    env[WORKER] = str(index)
     if gpus > 1:
         env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
     return env
