@@ -55,7 +55,7 @@ def report(results: dict, command: str) -> str:
              f"{'available' if m['bf16'] else 'not available'}.", ""]
     lines += (_machines(results) + _view2(results) + _photos(results) + _crops(results) + _demo(results)
               + _identities(results) + _finetune(results) + _adapt(results)
-              + _pages(results) + _speed(results) + _targets(results))
+              + _pages(results) + _speed(results) + _search(results) + _targets(results))
     lines += ["The same figures as JSON: `docs/benchmarks.json`.", ""]
     return "\n".join(lines)
 
@@ -320,6 +320,34 @@ def _adapt(results: dict) -> list[str]:
             lines.append(f"| {name} | {label} | {d['people_enrolled']} / {d['people_unenrolled']} | "
                          f"{_demo_cells(rows)} | {g['verify_threshold']:.3f} / {g['identify_threshold']:.3f} |")
     return lines + [""]
+
+
+def _search(results: dict) -> list[str]:
+    """Pruning's savings on ORL, a short search on LFW judged on View 1, trials an hour by workers."""
+    lines = []
+    if rows := results.get("search"):
+        lines += ["## Hyperparameter search: what pruning saves (ORL)", "",
+                  f"The face-crop default space, {len(rows)} seed(s), TPE, each study its trials of at most "
+                  "the epochs given, median pruner against none; fp32 on the CPU above.", "",
+                  "| seed | trial-epochs pruned / not | saved | trials pruned | best val AUC pruned / not |",
+                  "|---|---|---|---|---|"]
+        for row in rows:
+            pruned, full = row["median"], row["none"]
+            lines.append(f"| {row['seed']} | {pruned['epochs']} / {full['epochs']} | {row['saved']:.0%} | "
+                         f"{pruned['pruned']} | {_auc(pruned['best_auc'])} / {_auc(full['best_auc'])} |")
+        lines.append("")
+    if lfw := results.get("search_lfw"):
+        ranked = ", ".join(f"{k} {v:.2f}" for k, v in sorted(lfw["importances"].items(), key=lambda kv: -kv[1]))
+        lines += ["## Hyperparameter search on LFW, judged on View 1", "",
+                  f"{lfw['trials']} trials of the photographs' default space, {lfw['seconds']:g} s each, objective "
+                  f"the AUC of View 1's test pairs (their people kept out of training): best {_auc(lfw['best_auc'])} "
+                  f"({lfw['best_params']}), against {_auc(lfw['default_auc'])} for the default trained as long. "
+                  f"Importances (fANOVA): {ranked or 'too few complete trials'}.", ""]
+    if rows := results.get("search_workers"):
+        lines += ["## Search workers", "", "| workers | trials | seconds | trials an hour |", "|---|---|---|---|"]
+        lines += [f"| {r['workers']} | {r['trials']} | {r['seconds']:.0f} | {r['trials_per_hour']:.0f} |" for r in rows]
+        lines.append("")
+    return lines
 
 
 def _pages(results: dict) -> list[str]:

@@ -42,7 +42,7 @@ from .machines import measure as machine_measure
 from .machines import rows as machine_rows
 from .machines import summary as machine_summary
 from .quality import crops_run, photos_run, view2_by_rules
-from . import transfer
+from . import search, transfer
 from .report import chart, report
 from .setups import SETUPS, setup_config, split_sizes
 from .speed import (
@@ -59,7 +59,7 @@ from .speed import (
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 PARTS = ("machines", "view2", "photos", "crops", "demo", "identities", "finetune", "adapt", "pages", "speed",
-         "explain")
+         "explain", "search", "search_lfw", "search_workers")
 
 
 def machine(device: torch.device) -> dict:
@@ -103,6 +103,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--parent", help="finetune, adapt, demo: the default LFW run to start from (default: the "
                         "identities part's, else one trained for --photo-seconds)")
     parser.add_argument("--adapt-seconds", type=float, default=60.0, help="adapt: the adaptation's budget")
+    parser.add_argument("--search-trials", type=int, default=16, help="search: ORL trials per study (default: 16)")
+    parser.add_argument("--search-epochs", type=int, default=40, help="search: a trial's epochs at most (default: 40)")
+    parser.add_argument("--lfw-search-trials", type=int, default=12, help="search_lfw: trials (default: 12)")
+    parser.add_argument("--lfw-search-seconds", type=float, default=60.0, help="search_lfw: a trial's budget")
+    parser.add_argument("--workers-trials", type=int, default=8, help="search_workers: trials per study (default: 8)")
+    parser.add_argument("--workers-epochs", type=int, default=10, help="search_workers: a trial's epochs")
     parser.add_argument("--merge", action="store_true", help="keep the figures of the report already in --out "
                         "and replace only those of the parts measured now")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -114,6 +120,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.photo_seconds, args.crop_seconds, args.adapt_seconds, args.seeds = 2.0, 2.0, 2.0, args.seeds[:1]
+        args.search_trials, args.search_epochs, args.lfw_search_trials, args.lfw_search_seconds = 5, 5, 2, 2.0
+        args.workers_trials, args.workers_epochs = 2, 1
     return args
 
 
@@ -165,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             log("explaining a pair")
             results["explain"] = explain_latency(TrainConfig.from_dict({**PHOTOGRAPHS, "data": args.photos}),
                                                  2 if args.quick else 5)
+        _search(args, results, runs, data_dir, log)
     (out / "benchmarks.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     if results.get("crops"):
         chart(results["crops"], "val_auc", "validation AUC", out / "auc_vs_time.png")
@@ -173,6 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     (out / "BENCHMARKS.md").write_text(report(results, results.get("command", command.strip())))
     log(f"wrote {out / 'BENCHMARKS.md'}")
     return 0
+
+
+def _search(args, results, runs, data_dir, log) -> None:
+    """The search's parts, each in a runs folder of its own (its studies in that folder's search.db)."""
+    if "search" in args.parts:
+        log(f"search: ORL, {args.search_trials} trials of at most {args.search_epochs} epochs, pruned and not")
+        results["search"] = search.pruning(Path(args.crops), args.seeds, args.search_trials, args.search_epochs,
+                                           runs / "search", data_dir, log)
+    if "search_lfw" in args.parts:
+        log(f"search: LFW View 1, {args.lfw_search_trials} trials of {args.lfw_search_seconds:g} s")
+        results["search_lfw"] = search.lfw(Path(args.photos), args.lfw_search_trials, args.lfw_search_seconds,
+                                           runs / "search-lfw", data_dir, log)
+    if "search_workers" in args.parts:
+        results["search_workers"] = search.workers(Path(args.crops), args.workers_trials, args.workers_epochs,
+                                                   runs / "search-workers", data_dir, log)
 
 
 def _photos(args, results, runs, data_dir, device, log) -> None:

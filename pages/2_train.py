@@ -1,5 +1,5 @@
-"""Train: the live run at the top; start from a trained run, presets, the hyperparameters (kept in the link),
-Start, sweeps, resume."""
+"""Train: the live run (and search) at the top; start from a trained run, presets, the hyperparameters (kept in
+the link), then start a run, a search of several fields or a sweep of one; resume."""
 
 from pathlib import Path
 
@@ -11,35 +11,33 @@ from siamese.recipes import PRESETS, apply_preset, defaults_for
 from siamese.runs.folder import list_runs
 from siamese.runs.launch import launch, resumable, resume_training, stop_training
 from siamese.runs.status import running_runs
-from siamese.runs.sweep import list_sweeps, plan_sweep, start_sweep, stop_sweep
+from siamese.search.sweep import plan_sweep, sweep_name
+from siamese.search.workers import live_studies
 from siamese.train.parent import FINE_TUNE_WHY, fine_tune, parent_choices
-from ui import form, page, workspace
+from ui import form, page, search, workspace
 from ui.live import ended_view, live_view
 
 page.setup("Train")
 live_runs = running_runs(workspace.RUNS_DIR)
-sweep = next((s for s in list_sweeps(workspace.RUNS_DIR) if s.live), None)
-busy = bool(live_runs) or sweep is not None
+studies = live_studies(search.url())
+busy = bool(live_runs) or bool(studies)
 current = workspace.RUNS_DIR / st.session_state.run if st.session_state.get("run") else None
 watched = live_runs[0] if live_runs else current
 
-# The run being trained, or the current one, stands first: progress and curves without scrolling.
+# The search and the run being trained, or the current one, stand first: progress and curves without scrolling.
+if studies:
+    search.live_study(studies[0])
+elif st.session_state.get("study"):  # the search this session started, once it has ended
+    search.study_view(st.session_state.study)
 if watched is not None:
-    if sweep is not None and watched.name in sweep.runs:
-        st.caption(f"Sweep {sweep.name}: {sweep.field} = {', '.join(map(str, sweep.values))}; run "
-                   f"{sweep.runs.index(watched.name) + 1} of {len(sweep.runs)}")
     (live_view if live_runs else ended_view)(watched)
-    stop_col, sweep_col, resume_col = st.columns(3)
+    stop_col, resume_col = st.columns(2)
     if live_runs and stop_col.button(f"Stop {watched.name}", help="Ends after the current step, with a checkpoint"):
         try:
             stop_training(watched)
             st.toast(f"Asked {watched.name} to stop")
         except (SiameseError, OSError) as exc:
             stop_col.error(f"Could not ask {watched.name} to stop: {describe(exc)}")
-    if sweep is not None and sweep_col.button(f"Stop sweep {sweep.name}", help="The current run stops, the rest "
-                                             "are cancelled"):
-        stop_sweep(sweep)
-        st.rerun()
     if not busy and resumable(watched):
         more = resume_col.number_input("Epochs in all", min_value=1, value=None, placeholder="as configured",
                                        key="resume_epochs")
@@ -94,7 +92,8 @@ try:
 except SiameseError as exc:
     st.error(str(exc))
     st.stop()
-st.query_params.from_dict({"data": data, **to_query(config, base)})
+st.query_params.from_dict({**{k: v for k, v in st.query_params.items() if k in search.QUERY}, "data": data,
+                          **to_query(config, base)})
 st.session_state.train_values = {name: getattr(config, name) for name in to_query(config, base)}
 st.session_state.data_source = config.data
 st.caption("The configuration is in the address bar: copy the link to share it.")
@@ -105,9 +104,10 @@ if misfit := form.parent_problem(config, parents):
 if failed := st.session_state.pop("cfg_take_failed", None):
     st.error(f"The network was not taken: {failed}")
 
-start_col, sweep_field_col, sweep_values_col, sweep_start_col = st.columns([1, 1, 2, 1])
-if start_col.button("Start training", type="primary", disabled=busy or bool(misfit),
-                    help="A run is in progress; stop it or wait for it to end" if busy else misfit):
+MODES = ("A single run", "A search of several fields", "A sweep of one field")
+mode = st.radio("Start", MODES, horizontal=True, key="start_mode", index=1 if "search" in st.query_params else 0)
+if mode == MODES[0] and st.button("Start training", type="primary", disabled=busy or bool(misfit),
+                                  help="A run is in progress; stop it or wait for it to end" if busy else misfit):
     try:
         run_dir = launch(config, workspace.RUNS_DIR, workspace.DATA_DIR)
     except SiameseError as exc:
@@ -115,14 +115,16 @@ if start_col.button("Start training", type="primary", disabled=busy or bool(misf
         st.stop()
     st.session_state.run = run_dir.name
     st.rerun()
-field = sweep_field_col.selectbox("Sweep a field", form.FIELDS, index=form.FIELDS.index("margin"), key="sweep_field")
-text = sweep_values_col.text_input("…over these values", placeholder="0.1, 0.2, 0.5", key="sweep_values")
-if sweep_start_col.button("Start sweep", disabled=busy or bool(misfit) or not text.strip(),
-                          help="A run is in progress" if busy else "The runs are queued and run one after another"):
-    try:
-        started = start_sweep(plan_sweep(config, field, text), field,
-                              workspace.RUNS_DIR, workspace.DATA_DIR)
-        st.session_state.run = started.runs[0]
-        st.rerun()
-    except SiameseError as exc:
-        st.error(f"The sweep did not start: {describe(exc)}")
+if mode == MODES[1]:
+    st.query_params.update(search.form(config, busy or bool(misfit)))
+if mode == MODES[2]:
+    field_col, values_col, start_col = st.columns([1, 2, 1])
+    field = field_col.selectbox("Sweep a field", form.FIELDS, index=form.FIELDS.index("margin"), key="sweep_field")
+    text = values_col.text_input("…over these values", placeholder="0.1, 0.2, 0.5", key="sweep_values")
+    if start_col.button("Start sweep", disabled=busy or bool(misfit) or not text.strip(),
+                        help="A run is in progress" if busy else "A grid study: one run per value, each to its end"):
+        try:
+            search.start_sweep(plan_sweep(config, field, text), sweep_name(field))
+            st.rerun()
+        except SiameseError as exc:
+            st.error(f"The sweep did not start: {describe(exc)}")

@@ -1,5 +1,6 @@
 """Runs: every run in a table (figures first, sortable, with the run each started from), the selected runs'
-loss, ROC and DET curves overlaid, sweeps compared against their swept value, delete, export."""
+loss, ROC and DET curves overlaid, the studies of searches and sweeps (their trials and figures), older
+sweeps compared against their swept value, delete, export."""
 
 import pandas as pd
 import streamlit as st
@@ -8,10 +9,11 @@ from siamese.errors import SiameseError
 from siamese.gallery.adapt import ADAPTED_NOTE
 from siamese.projection import export_projector
 from siamese.runs.folder import RunPaths
-from siamese.runs.sweep import list_sweeps, sweep_table
+from siamese.runs.sweep import UNSUPPORTED, list_sweeps, sweep_table
+from siamese.search.study import list_studies
 from siamese.runs.lineage import adapted_to
 from siamese.runs.table import delete_run, epoch_losses, run_problem, runs_table
-from ui import cached, page, workspace
+from ui import cached, page, search, workspace
 from ui.draw import det_figure, line_figure
 
 page.setup("Runs")
@@ -60,9 +62,14 @@ loss_col.plotly_chart(loss_fig, width="stretch")
 roc_col.plotly_chart(roc_fig, width="stretch")
 det_col.plotly_chart(det_fig, width="stretch")
 
+if studies := list_studies(search.url()):
+    st.subheader("Searches and sweeps")
+    search.study_view(st.selectbox("Study", [s.study_name for s in studies], key="study_shown"))
+
 if sweeps := list_sweeps(workspace.RUNS_DIR):
-    st.subheader("Sweeps")
-    chosen = st.selectbox("Sweep", [s.name for s in sweeps], key="sweep_shown")
+    st.subheader("Older sweeps")
+    chosen = st.selectbox("Sweep", [s.name for s in sweeps], key="sweep_shown", help=UNSUPPORTED)
+    st.caption(f"{chosen}: {UNSUPPORTED}.")
     sweep = next(s for s in sweeps if s.name == chosen)
     rows = pd.DataFrame(sweep_table(sweep))
     table_col, plot_col = st.columns([2, 3])

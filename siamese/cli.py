@@ -1,4 +1,4 @@
-"""Command line: `python -m siamese train | adapt | evaluate | prepare | sweep | embed | enroll | verify |
+"""Command line: `python -m siamese train | adapt | evaluate | prepare | search | sweep | embed | enroll | verify |
 identify | explain | remove`."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -181,12 +182,82 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    from .runs.sweep import run_sweep, sweep_table
+def cmd_search(args: argparse.Namespace) -> int:
+    """Create or join a study and run its trials: one line a trial as it ends, the best at the end."""
+    from .search.study import open_study, shown, storage_url, study_exists
+    from .search.workers import run_search
 
-    sweep = run_sweep(args.sweep, args.data_dir)
-    print(json.dumps({"sweep": sweep.name, "field": sweep.field, "runs": sweep_table(sweep)}, default=str))
-    return 0
+    values = _given(args)
+    url = storage_url(args.storage, args.out)
+    name = args.study or time.strftime("search-%Y%m%d-%H%M%S")
+    joining = args.study and not (args.space or args.vary) and study_exists(name, url)
+    _, plan = open_study(name, url, None if joining else _search_plan(args, values))
+    if not args.quiet:
+        print(f"study {name} in {shown(url)}" + (" (joined)" if joining else ""), file=sys.stderr)
+    trials = args.trials if args.trials or args.timeout else 20
+    study = run_search(name, url, None, values, trials, args.timeout, args.out, args.data_dir, args.workers,
+                       None if args.quiet else _print_trial(plan))
+    return _print_best(study, plan, url, args.quiet)
+
+
+def _given(args: argparse.Namespace) -> dict:
+    return {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+
+
+def _search_plan(args: argparse.Namespace, values: dict):
+    """The plan of a new study: the dataset's defaults and the options given, fixed; the space of the file,
+    of --vary, or the dataset's default space."""
+    from .search.space import dataset_kind, default_space, parse_dimension, read_space
+    from .search.study import Plan
+
+    base = _new_config(values, args.data_dir)
+    space = read_space(args.space, base) if args.space else {}
+    space.update({dim.field: dim for dim in (parse_dimension(text, base) for text in args.vary or [])})
+    if not (args.space or args.vary):
+        space, _ = default_space(dataset_kind(base.data, args.data_dir))
+    return Plan(base, space, args.objective, args.search_sampler, args.pruner, base.seed)
+
+
+def _print_trial(plan):
+    from .search.results import trial_line
+
+    return lambda trial: print(trial_line(trial, plan), flush=True)
+
+
+def _print_best(study, plan, url: str, quiet: bool) -> int:
+    from .search.results import STATES, best_trial, trial_line
+    from .search.study import shown
+
+    best = best_trial(study)
+    if not quiet:
+        print("best: " + (trial_line(best, plan) if best else "no trial has completed"), flush=True)
+        counts = {}
+        for trial in study.get_trials(deepcopy=False):
+            state = STATES.get(trial.state, trial.state.name.lower())
+            counts[state] = counts.get(state, 0) + 1
+        print(json.dumps({"study": study.study_name, "storage": shown(url), "trials": counts,
+                          "best": {"trial": best.number, "value": best.value, "params": best.params,
+                                   "run": best.user_attrs.get("run")} if best else None}))
+    return 0 if best else 3
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """A grid study over one field's listed values, every trial to its end."""
+    from .search.study import storage_url
+    from .search.sweep import plan_sweep, sweep_name
+    from .search.workers import run_search
+
+    if args.sweep:
+        raise SiameseError(f"{args.sweep} is a sweep record of an older version, which is no longer run; its "
+                           "runs are listed on the Runs page. Start it again: python -m siamese sweep --field "
+                           "FIELD --values A,B,C")
+    if not (args.field and args.values):
+        raise SiameseError("give the field to sweep and its values: --field margin --values 0.1,0.2,0.5")
+    plan = plan_sweep(_new_config(_given(args), args.data_dir), args.field, args.values)
+    name, url = args.study or sweep_name(args.field), storage_url(args.storage, args.out)
+    study = run_search(name, url, plan, trials=len(plan.space[args.field].choices), runs_dir=args.out,
+                       data_dir=args.data_dir, on_trial=None if args.quiet else _print_trial(plan))
+    return _print_best(study, plan, url, args.quiet)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -374,6 +445,44 @@ def _add_threshold_options(parser: argparse.ArgumentParser, fpir: bool) -> None:
                             f"identification rate of a 1:N search, at the gallery's size (default: {DEFAULT_TARGET:g})")
 
 
+def _add_study_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storage", metavar="URL", help="where the study is kept: a database URL "
+                   "(postgresql://user:password@host/db, shared by several machines), a journal file's path, "
+                   "or by default runs/search.db (SQLite)")
+    p.add_argument("--study", metavar="NAME", help="the study's name; an existing study is joined (with "
+                   "--storage alone, as a worker on another machine) or resumed (default: search-<date-time>)")
+    p.add_argument("--out", default="runs", help="where the trials' run folders go (default: runs)")
+    p.add_argument("--quiet", action="store_true", help="no output (the workers a search starts)")
+
+
+def _add_search_parser(sub) -> None:
+    from .search.objective import OBJECTIVE_HELP
+    from .search.study import PRUNERS, SAMPLERS
+
+    p = sub.add_parser("search", help="search several hyperparameters at once with Optuna, trials pruned on "
+                       "their live validation curve, on one machine or many; each trial is a run folder")
+    _add_config_options(p)
+    p.add_argument("--space", metavar="FILE", help='JSON of the fields searched: {"lr": {"log": [0.0001, 0.01]}, '
+                   '"k": {"int": [2, 5]}, "loss": {"choice": ["cosface", "arcface"]}} (default: the '
+                   "dataset's default space, face crops or photographs)")
+    p.add_argument("--vary", action="append", metavar="FIELD=KIND:LOW:HIGH",
+                   help="a field to search (repeat for several): lr=log:0.0001:0.01, k=int:2:5, "
+                   "loss=choice:cosface,arcface; kinds float, log, int, choice")
+    p.add_argument("--objective", default="val_auc", help=OBJECTIVE_HELP)
+    p.add_argument("--search-sampler", choices=SAMPLERS, default="tpe", help="Optuna's sampler, which draws "
+                   "each trial's values: tpe (default), grid (listed values only), random (not --sampler: that is "
+                   "how batches are drawn)")
+    p.add_argument("--pruner", choices=PRUNERS, default="median", help="median (default), halving "
+                   "(successive halving), none")
+    p.add_argument("--trials", type=int, help="trials to run, over all the workers (default: 20, or as many "
+                   "as --timeout allows)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="start no trial after this many seconds")
+    p.add_argument("--workers", type=int, default=1, help="processes on this machine, each with its share "
+                   "of the cores (default: 1)")
+    _add_study_options(p)
+    p.set_defaults(func=cmd_search)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m siamese", description="Siamese networks for face verification.")
     parser.add_argument("--data-dir", default="data", help="where built-in datasets are cached and "
@@ -422,8 +531,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=5, help="with --open-set: seeded draws of who is enrolled (default: 5)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("sweep", help="train the runs of a sweep made by the dashboard, one after another")
-    p.add_argument("--sweep", required=True, help="the sweep's record, runs/<name>.sweep.json")
+    _add_search_parser(sub)
+    p = sub.add_parser("sweep", help="try one field at a few values, every run to its end: a grid search")
+    _add_config_options(p)
+    p.add_argument("--field", help="the field to sweep, e.g. margin")
+    p.add_argument("--values", help="its values, separated by commas: 0.1,0.2,0.5")
+    _add_study_options(p)
+    p.add_argument("--sweep", help=argparse.SUPPRESS)  # an older version's record: named as unsupported
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("prepare", help="find and align the faces of a folder of photographs once, into the "

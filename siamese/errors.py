@@ -35,3 +35,7 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     return str(exc)
+
+
+class SearchError(SiameseError):
+    """A hyperparameter search cannot be set up or joined as given (its space, storage or study)."""

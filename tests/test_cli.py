@@ -29,7 +29,7 @@ _spec.loader.exec_module(_shared)
 identity_image = _shared.identity_image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ("train", "adapt", "evaluate", "sweep", "prepare", "embed", "enroll", "verify", "identify", "explain", "remove")
+SUBCOMMANDS = ("train", "adapt", "evaluate", "search", "sweep", "prepare", "embed", "enroll", "verify", "identify", "explain", "remove")
 ALICE, BOB = 20, 23  # never seen in training; far apart for the tiny model
 
 
@@ -332,3 +332,29 @@ def test_the_threshold_options_are_the_decisions_own():
         options = {a.dest: a for a in sub.choices[command]._actions}
         assert tuple(options["threshold_from"].choices) == SOURCES and options["far"].default == DEFAULT_TARGET
         assert ("fpir" in options) == (command != "explain")
+
+
+def test_a_search_prints_a_line_a_trial_and_the_best(capsys, tmp_path, trained_run):
+    faces = trained_run[1]
+    code = main(["--data-dir", str(tmp_path / "data"), "search", "--data", str(faces), "--input-size", "16",
+                 "--embedding-dim", "8", "--p", "4", "--k", "2", "--epochs", "2", "--no-augment", "--device", "cpu",
+                 "--vary", "lr=log:0.001:0.01", "--vary", "loss=choice:cosface,arcface", "--trials", "2",
+                 "--out", str(tmp_path / "runs"), "--study", "s"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and [line.split()[:3] for line in out[:2]] == [["trial", "0", "complete"], ["trial", "1", "complete"]]
+    summary = json.loads(out[-1])
+    assert out[2].startswith("best: trial") and summary["trials"] == {"complete": 2}
+    assert Path(summary["best"]["run"]).parent == tmp_path / "runs" and set(summary["best"]["params"]) == {"lr", "loss"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "--vary", "lr=log:0:1"], "lr: the bound 0.0 is refused"),
+    (["search", "--vary", "margin=log:0:1"], "margin: a log range must stay above 0"),
+    (["search", "--storage", "postgresql://u:pw@127.0.0.1:1/db"], "cannot open the study storage "
+                                                                   "postgresql://u:***@127.0.0.1:1/db"),
+    (["sweep", "--sweep", "runs/old.sweep.json"], "is a sweep record of an older version, which is no longer run"),
+    (["sweep", "--field", "margin", "--values", "0.1"], "give between 2 and 12 values of margin, not 1"),
+])
+def test_a_search_or_sweep_that_cannot_start_says_why(capsys, tmp_path, args, message):
+    assert main(["--data-dir", str(tmp_path / "data"), *args, "--out", str(tmp_path / "runs")]) == 2
+    assert message in capsys.readouterr().err and not list((tmp_path / "runs").glob("*/config.json"))

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from siamese.config import TrainConfig
 from siamese.data.images import load_image

@@ -31,7 +31,7 @@ def _view(run_dir: Path):
     st.subheader(f"Run {run_dir.name}: {progress.status}")
     if progress.status in ("failed", "diverged", "interrupted") and progress.message:
         st.error(progress.message)
-    elif progress.status in ("starting", "queued", "stopped", "cancelled") and progress.message:
+    elif progress.status in ("starting", "queued", "stopped", "pruned", "cancelled") and progress.message:
         st.caption(progress.message)
     rate = f"{progress.images_per_second:,.0f} images/s" if progress.images_per_second else ""
     st.progress(progress.fraction, text=f"epoch {progress.epoch} · {progress.fraction:.0%} · "

@@ -40,9 +40,9 @@ def launch(config: TrainConfig, runs_dir: str | Path = RUNS_DIR, data_dir: str |
 
 
 def resumable(run_dir: str | Path) -> bool:
-    """Whether a run can be carried on: it has ended (stopped, interrupted, or finished and may be given
+    """Whether a run can be carried on: it has ended (stopped, pruned, interrupted, or finished and may be given
     more epochs or seconds) and has a checkpoint to carry on from."""
-    return read_status(Path(run_dir)).get("status") in ("stopped", "interrupted", "finished") \
+    return read_status(Path(run_dir)).get("status") in ("stopped", "pruned", "interrupted", "finished") \
         and RunPaths(Path(run_dir)).checkpoint.exists()
 
 

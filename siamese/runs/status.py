@@ -1,6 +1,7 @@
 """The status of a run, written by whoever is responsible for it at the moment, and read by this one
 reader: `new` (configured, not started), `queued` (waiting its turn in a sweep), `starting` (a process
-was started and is loading its data), `running`, and the final ones. A process that ended without writing
+was started and is loading its data), `running`, and the final ones (`pruned`: a search's trial its
+pruner stopped on its validation curve). A process that ended without writing
 a final status is reported for what it is: `failed` (it ended while starting, with the last lines it
 printed), `interrupted`, or `cancelled` (a queued run whose sweep is gone)."""
 
@@ -14,7 +15,7 @@ from ..errors import RunError
 from .files import read_json, tail, write_json
 from .folder import RunPaths
 
-FINAL_STATUSES = ("finished", "stopped", "diverged", "failed", "interrupted", "cancelled")
+FINAL_STATUSES = ("finished", "stopped", "pruned", "diverged", "failed", "interrupted", "cancelled")
 LIVE_STATUSES = ("starting", "running")
 # Seconds a 'starting' status without a process id may stand: the launcher writes the id right after the
 # process starts, so an older one is a launch that never completed.

@@ -43,6 +43,9 @@ from .inputs import batch_source, prepare_data
 from .parent import check_fit, imprint_centres, load_parent
 
 Callback = Callable[[dict], None]
+# Told each epoch's validation record; returns None to go on, or (status, message) to end the run after this
+# epoch as a stopped run ends (checkpoint, threshold, curves): how a search's trial is pruned.
+Report = Callable[[dict], "tuple[str, str] | None"]
 
 # A checkpoint costs a full write of model and optimiser: at most one every this many seconds, plus one at
 # the end. Snapshots for the embedding-evolution view are kept at epochs 1, 2, 4, 8, ... and the last.
@@ -58,7 +61,7 @@ SYNC_STEPS = {"cuda": 10}
 @dataclass
 class TrainResult:
     run_dir: Path
-    status: str          # finished | stopped | diverged
+    status: str          # finished | stopped | diverged | what `report` ended it as (pruned)
     message: str
     epochs: int
     steps: int
@@ -135,14 +138,18 @@ class _State:
 
 
 def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = None,
-          data_dir: str | Path = "data", resume: bool = False, world: World | None = None) -> TrainResult:
+          data_dir: str | Path = "data", resume: bool = False, world: World | None = None,
+          report: Report | None = None) -> TrainResult:
     """Train `config` into `run_dir` (created by the caller: `runs.folder.create_run`). With `resume`,
-    carry on from the run's checkpoint with the config saved in the run.
+    carry on from the run's checkpoint with the config saved in the run. `report` (one process only) may
+    end the run after any validated epoch, with a status of its own (`pruned`).
 
     Under torchrun every process calls this with the same arguments; only rank 0 writes `run_dir` and
     calls `callback`, and all ranks stop together (see `distributed.py`).
     """
     world = world or init_world(config.device)
+    if report and world.distributed:  # rank 0 alone validates: the other ranks would never learn of the end
+        raise RunError("a run reporting to a search trains in one process, not under torchrun")
     paths = RunPaths(Path(run_dir))
     notify = (callback or (lambda record: None)) if world.is_main else (lambda record: None)
     torch.manual_seed(config.seed)
@@ -231,6 +238,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 continue  # rank 0 alone validates and writes; a diverged epoch has nothing worth keeping
             if losses and (state.epoch % config.eval_every == 0 or state.epoch == config.epochs):
                 final = validate(losses)
+                ending = ending or (report(final) if report else None)
             if _snapshot_due(state.epoch, model) or ((ending or state.epoch == config.epochs)
                                                     and _snapshot_small(model)):
                 validation.keep(paths, _save_snapshot(paths, state), state)

@@ -3,7 +3,6 @@ session moves to them when they arrive; offline, the digits stay with a note say
 
 from __future__ import annotations
 
-import pytest
 
 import ui.cached
 import ui.page

@@ -39,12 +39,13 @@ def test_a_preset_fills_the_form_and_the_link(own_world):
 
 def test_a_sweep_value_the_configuration_refuses_is_named_with_the_reason(own_world, monkeypatch):
     started = []
-    monkeypatch.setattr("siamese.runs.sweep.subprocess.Popen", lambda *a, **k: started.append(a))
+    monkeypatch.setattr("siamese.search.workers.subprocess.Popen", lambda *a, **k: started.append(a))
     at = own_world.open("Train")
+    at.radio(key="start_mode").set_value("A sweep of one field").run()
     at.selectbox(key="sweep_field").set_value("margin")
     at.text_input(key="sweep_values").set_value("0.1, -2, 0.5").run()
     button(at, "Start sweep").click().run()
-    assert "The sweep did not start: sweep: the value '-2' of margin is refused: margin: must be zero or " \
+    assert "The sweep did not start: sweep: margin: the choice -2.0 is refused: margin: must be zero or " \
            "positive" in texts(at.error)
     assert started == [] and not any(p.name.startswith("sweep-") for p in own_world.runs.iterdir())
 
@@ -53,8 +54,12 @@ def test_no_sweep_while_a_run_is_live(own_world):
     run = shutil.copytree(own_world.run, own_world.runs / "busy")
     write_json(RunPaths(run).status, {"status": "running", "pid": os.getpid(), "updated": time.time(), "epochs": 2})
     at = own_world.open("Train")
+    assert button(at, "Start training").disabled
+    at.radio(key="start_mode").set_value("A sweep of one field").run()
     at.text_input(key="sweep_values").set_value("0.1, 0.2").run()
-    assert button(at, "Start sweep").disabled and button(at, "Start training").disabled
+    assert button(at, "Start sweep").disabled
+    at.radio(key="start_mode").set_value("A search of several fields").run()
+    assert button(at, "Start search").disabled
     assert "Run busy: running" in texts(at.subheader)
 
 
@@ -115,7 +120,10 @@ def test_a_network_that_differs_from_the_parents_is_named_and_start_waits(own_wo
     at.number_input(key="cfg_lr").set_value(0.01).run()
     assert "The form's network differs from tiny's, so its weights cannot be loaded: input_size 32 (this run: 64)" \
         in texts(at.error)
-    assert button(at, "Start training").disabled and button(at, "Start sweep").disabled
+    assert button(at, "Start training").disabled
+    at.radio(key="start_mode").set_value("A search of several fields").run()
+    assert button(at, "Start search").disabled
+    at.radio(key="start_mode").set_value("A single run").run()
     button(at, "Take tiny's network").click().run()  # its network back; the rest as typed
     assert not at.error and not button(at, "Start training").disabled
     assert (at.number_input(key="cfg_input_size").value, at.number_input(key="cfg_lr").value) == (32, 0.01)

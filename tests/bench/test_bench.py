@@ -64,6 +64,11 @@ def test_quick_benchmark_runs_every_part_and_writes_report_json_and_charts(make_
         ("faces", "LFW View 1 test people"), "faces were found for 0 people: too few for a demo")
     assert "## Who LFW trains on" in text and "## Face crops from what LFW taught" in text
     assert "## Adapting to the people enrolled" in text
+    pruned, full = results["search"][0]["median"], results["search"][0]["none"]
+    assert full["epochs"] == 25 and pruned["epochs"] <= 25 and 0 <= full["best_auc"] <= 1  # 5 trials of 5 epochs
+    assert 0 <= results["search_lfw"]["best_auc"] <= 1 and 0 <= results["search_lfw"]["default_auc"] <= 1
+    assert [r["workers"] for r in results["search_workers"]] == [1, 2]
+    assert "## Hyperparameter search: what pruning saves (ORL)" in text and "## Search workers" in text
     for chart in ("auc_vs_time.png", "lfw_vs_time.png"):
         assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # one part measured again, merged into the report: the others' figures stay

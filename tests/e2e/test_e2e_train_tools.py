@@ -1,12 +1,12 @@
-"""The Train page's tools in the browser: a preset fills the form and the link, a sweep of three margins
-makes three runs that the Runs page compares, a stopped run resumed carries its curves on, and the
-Threshold page draws its DET curve."""
+"""The Train page's tools in the browser: a preset fills the form and the link, a sweep of three margins is a
+grid study the Runs page shows, a search shows its trials and figures and stops, a stopped run resumed
+carries its curves on, and the Threshold page draws its DET curve."""
 
 from __future__ import annotations
 
 import re
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -47,34 +47,56 @@ def test_a_preset_fills_the_form_and_the_link(open_page, ui):
     ui.screenshot(page, "train_preset")
 
 
-def test_a_sweep_of_three_margins_makes_three_runs_the_runs_page_compares(open_page, ui, world):
+def study_trials(world, name: str) -> list:
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{world['runs'] / 'search.db'}").get_trials()
+
+
+def test_a_sweep_of_three_margins_is_a_grid_study_the_runs_page_shows(open_page, ui, world):
     page = open_page(f"train?{TINY}&loss=contrastive&epochs=40")  # a few seconds a run: its progress shows
+    page.get_by_text("A sweep of one field").click()
+    ui.settle(page)
     ui.expect(page.get_by_role("combobox", name="Sweep a field")).to_have_value("margin")
     values = page.get_by_placeholder("0.1, 0.2, 0.5")
     values.fill("0.5, 1.0, 1.5")
     values.press("Enter")
     ui.settle(page)
     page.get_by_role("button", name="Start sweep").click()
-    progress = page.get_by_text(re.compile(r"run [123] of 3"))
-    ui.expect(progress).to_be_visible(timeout=60_000)
-    ui.screenshot(page, "train_sweep", top=progress)
-    sweep = next(world["runs"].glob("sweep-margin-*.sweep.json"))
-    runs = [world["runs"] / f"{sweep.name.removesuffix('.sweep.json')}-{k}" for k in (1, 2, 3)]
+    heading = page.get_by_role("heading").filter(has_text=re.compile(r"Study sweep-margin-.*: searching"))
+    ui.expect(heading).to_be_visible(timeout=60_000)
+    ui.screenshot(page, "train_sweep", top=heading)
+    name = heading.first.inner_text().split()[1].rstrip(":")
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not all((r / "checkpoint.pt").exists() and '"finished"' in
-                                                 (r / "status.json").read_text() for r in runs):
+    while time.monotonic() < deadline and [t.state.name for t in study_trials(world, name)] != ["COMPLETE"] * 3:
         time.sleep(1)
+    trials = study_trials(world, name)
+    assert sorted(t.params["margin"] for t in trials) == [0.5, 1.0, 1.5] and all(0 < t.value <= 1 for t in trials)
     runs_page = open_page("runs")
-    ui.expect(runs_page.get_by_role("heading", name="Sweeps")).to_be_visible()
-    chart = runs_page.get_by_text("Final figures against margin")
-    ui.expect(chart).to_be_visible(timeout=20_000)
-    ui.settle(runs_page)
-    figure = runs_page.locator("[data-testid='stPlotlyChart']").filter(has_text="Final figures against margin")
-    deadline = time.monotonic() + 15
-    while not (aucs := figure.evaluate(ui.trace_values, "AUC")) and time.monotonic() < deadline:
-        page.wait_for_timeout(250)  # plotly may still be drawing
-    assert len(aucs) == 3 and all(a is not None and 0 < a <= 1 for a in aucs), aucs
-    ui.screenshot(runs_page, "runs_sweep", top=runs_page.get_by_role("heading", name="Sweeps"))
+    ui.expect(runs_page.get_by_role("heading", name="Searches and sweeps")).to_be_visible()
+    ui.expect(runs_page.get_by_text("Best so far: trial")).to_be_visible(timeout=20_000)
+    ui.screenshot(runs_page, "runs_sweep", top=runs_page.get_by_role("heading", name="Searches and sweeps"))
+
+
+def test_a_search_runs_from_the_train_page_with_its_trials_and_figures_and_stops(open_page, ui, world):
+    space = quote("lr=log:0.001:0.01;margin=float:0.1:0.5;embedding_dim=choice:8,16")
+    page = open_page(f"train?{TINY}&epochs=30&search={space}&trials=12&pruner=median")
+    ui.expect(page.get_by_role("button", name="Start search")).to_be_visible()
+    page.get_by_role("button", name="Start search").click()
+    heading = page.get_by_role("heading").filter(has_text=re.compile(r"Study search-.*: searching"))
+    ui.expect(heading).to_be_visible(timeout=60_000)
+    name = heading.first.inner_text().split()[1].rstrip(":")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and sum(t.state.name == "COMPLETE" for t in study_trials(world, name)) < 4:
+        time.sleep(1)
+    ui.expect(page.get_by_text("Best so far: trial")).to_be_visible(timeout=30_000)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    ui.screenshot(page, "train_search", top=heading)
+    page.get_by_role("button", name=f"Stop search {name}").click()
+    ended = page.get_by_role("heading").filter(has_text=f"Study {name}: ended")
+    ui.expect(ended.first).to_be_visible(timeout=120_000)
+    states = {t.state.name for t in study_trials(world, name)}
+    assert "RUNNING" not in states and "COMPLETE" in states
 
 
 def test_a_stopped_run_resumed_carries_its_curve_on(open_page, ui):
