@@ -165,7 +165,8 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                    build_sampler(config.sampler, train_set.labels, config.p, config.k, config.seed, world.rank,
                                  world.size),
                    Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1 + world.rank,
-                             ranges=AUGMENTATIONS[config.augmentation], grey_fraction=config.grey_fraction))
+                             ranges=AUGMENTATIONS[config.augmentation], grey_fraction=config.grey_fraction,
+                             device=device))
     if resume:
         _restore(paths, world, state)
     else:
