@@ -73,12 +73,17 @@ def one(precision: str, seconds: float, seed: int, out: Path, images: Path, crop
     from siamese.runs.files import read_metrics
     from siamese.runs.trained import load_trained
 
+    from siamese.recipes import PHOTOGRAPHS
+
     from .setups import setup_config, train_setup
     from .speed import matmul_gflops, raw_throughput
 
     view1 = images.parent / "pairsDevTest.txt"
-    config = setup_config("default", str(images), data_dir, max_seconds=seconds, seed=seed, precision=precision,
-                          device=device, exclude_people=str(images.parent / "peopleDevTest.txt"))
+    # The photographs default, on LFW's photographs or on their aligned crops (the GPU machine's copy of LFW,
+    # ../shared/gpu/README.md), which `faces` auto takes whole where the dataset's defaults would be the crops'.
+    config = setup_config("default", str(images), data_dir, **{
+        **PHOTOGRAPHS, "faces": "auto", "max_seconds": seconds, "seed": seed, "precision": precision,
+        "device": device, "exclude_people": str(images.parent / "peopleDevTest.txt")})
     raw = raw_throughput(config, raw_seconds, device)
     wide = raw_throughput(dataclasses.replace(config, p=128), raw_seconds, device) if device == "cuda" else None
     peak = {"fp32": matmul_gflops(device=device)}
