@@ -82,15 +82,18 @@ def _machines(results: dict) -> list[str]:
               "(forward, backward, update; no data, no augmentation) against the training loop's steps (sampling, "
               "augmentation and the step; validation between epochs excluded), and the step's arithmetic against "
               "the dense-arithmetic peak measured in the same process (a 2048 × 2048 matrix product in the "
-              "training's precision). Outside the steps: the share of the budget spent validating each epoch, "
-              "saving checkpoints and starting.", "",
-              "| machine | network alone, images/s | training loop, images/s | loop / network | step GFLOP/s | "
-              "matmul peak GFLOP/s | step / peak | outside the steps |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+              "training's precision). Outside the steps: the share of the budget spent validating, saving "
+              "checkpoints and starting. Over the wall clock: the images trained a second of the whole budget. "
+              "GPU busy: nvidia-smi's utilisation, sampled every second of the training (a GPU's row only).", "",
+              "| machine | network alone, images/s | training loop, images/s | loop / network | over the wall "
+              "clock, images/s | step GFLOP/s | matmul peak GFLOP/s | step / peak | outside the steps | GPU busy |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in table:
-        lines.append(f"| {r['label']} | {r['raw']:.0f} | {r['loop']:.0f} | {r['loop'] / r['raw']:.2f} | "
+        busy = f"{100 * r['gpu_busy']:.0f} %" if r.get("gpu_busy") is not None else "—"
+        wall = f"{r['wall']:.0f}" if r.get("wall") is not None else "—"
+        lines.append(f"| {r['label']} | {r['raw']:.0f} | {r['loop']:.0f} | {r['loop'] / r['raw']:.2f} | {wall} | "
                      f"{r['raw_gflops']:.0f} | {r['peak']:.0f} | {r['raw_gflops'] / r['peak']:.2f} | "
-                     f"{100 * r['outside_steps_share']:.0f} % |")
+                     f"{100 * r['outside_steps_share']:.0f} % | {busy} |")
     lines.append("")
     if results.get("face_preparation"):
         f = results["face_preparation"]

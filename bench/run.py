@@ -222,14 +222,14 @@ def _machines(args, results, runs, data_dir, device, log) -> None:
     """The photographs default by arithmetic on this CPU (bench/machines.py), with the time to prepare
     LFW's faces first (every training after reads them)."""
     images = Path(args.photos)
-    if device.type != "cpu" or not (images.parent / "pairsDevTest.txt").is_file():
-        log("machines: a CPU and LFW with its protocol files are needed; skipped")
+    if device.type not in ("cpu", "cuda") or not (images.parent / "pairsDevTest.txt").is_file():
+        log("machines: a CPU or a CUDA GPU, and LFW with its protocol files, are needed; skipped")
         return
-    if not args.quick:
+    if not args.quick and device.type == "cpu":
         log("preparing LFW's faces into an empty cache, to time it")
         results["face_preparation"] = face_preparation_seconds(images, data_dir)
     rows = machine_rows(results["machine"]["bf16"], args.photo_seconds, args.avx2_seconds or args.photo_seconds,
-                        args.seeds, args.fp32_seeds, quick=args.quick)
+                        args.seeds, args.fp32_seeds, quick=args.quick, device=device.type)
     results["machines"] = []
     for row in rows:
         for seed in row["seeds"]:

@@ -5,8 +5,9 @@ whose eyes and mouth sit where the template put them; and, for a fraction of col
 The geometry is the one of `torchvision.transforms.v2.RandomAffine` (same parameters, same matrix; a test
 checks the result against `torchvision.transforms.v2.functional.affine`), but drawn per image and applied
 to the whole batch in one `grid_sample` call. Calling the v2 transform image by image costs about 18 ms per
-64-image batch on a 2-core CPU, a quarter of a training step; the batched form costs a few milliseconds and
-runs on the GPU when the batch is there.
+64-image batch on a 2-core CPU, a quarter of a training step; the batched form costs a few milliseconds.
+On a GPU the parameters are drawn there too, from a generator on the device (`Augmenter(device=...)`): a
+draw on the CPU copied over would make the host wait for the GPU at every step.
 """
 
 from __future__ import annotations
@@ -102,16 +103,21 @@ def luminance(x: torch.Tensor) -> torch.Tensor:
 
 
 class Augmenter:
-    """Draws per-image parameters from a seeded generator and applies them to a float batch in [0, 1]."""
+    """Draws per-image parameters from a seeded generator on `device` and applies them to a float batch in
+    [0, 1] on that device."""
 
-    def __init__(self, strength: float = 1.0, seed: int = 0, ranges: Ranges = KOCH, grey_fraction: float = 0.0):
+    def __init__(self, strength: float = 1.0, seed: int = 0, ranges: Ranges = KOCH, grey_fraction: float = 0.0,
+                 device: torch.device | str = "cpu"):
         self.strength = strength
         self.ranges = ranges
         self.grey_fraction = grey_fraction
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+
+    def _rand(self, n: int) -> torch.Tensor:
+        return torch.rand(n, generator=self.generator, device=self.generator.device)
 
     def _uniform(self, n: int, half_width: float, centre: float = 0.0) -> torch.Tensor:
-        return centre + (torch.rand(n, generator=self.generator) * 2 - 1) * half_width
+        return centre + (self._rand(n) * 2 - 1) * half_width
 
     def params(self, n: int, height: int, width: int) -> AffineParams:
         s, r = self.strength, self.ranges
@@ -122,7 +128,7 @@ class Augmenter:
             scale=self._uniform(n, r.scale * s, 1.0),
             shear_x=self._uniform(n, r.shear * s),
             shear_y=self._uniform(n, r.shear * s),
-            flip=torch.rand(n, generator=self.generator) < 0.5,
+            flip=self._rand(n) < 0.5,
         )
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,15 +136,14 @@ class Augmenter:
             return x
         n = x.shape[0]
         p = self.params(n, x.shape[2], x.shape[3])
-        brightness = self._uniform(n, self.ranges.brightness * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
-        contrast = self._uniform(n, self.ranges.contrast * self.strength, 1.0).to(x.device).view(-1, 1, 1, 1)
-        p = AffineParams(*(t.to(x.device) for t in vars(p).values()))
+        brightness = self._uniform(n, self.ranges.brightness * self.strength, 1.0).view(-1, 1, 1, 1)
+        contrast = self._uniform(n, self.ranges.contrast * self.strength, 1.0).view(-1, 1, 1, 1)
         x = apply_affine(x, p)
         x = (x * brightness).clamp(0, 1)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         x = ((x - mean) * contrast + mean).clamp(0, 1)
         if self.grey_fraction and x.shape[1] == 3:  # drawn only then: runs without it keep their streams
-            grey = (torch.rand(n, generator=self.generator) < self.grey_fraction).to(x.device).view(-1, 1, 1, 1)
+            grey = (self._rand(n) < self.grey_fraction).view(-1, 1, 1, 1)
             x = torch.where(grey, luminance(x).expand_as(x), x)
         return x
 
@@ -146,4 +151,7 @@ class Augmenter:
         return self.generator.get_state()
 
     def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
+        """Go on from a saved state. One saved by a generator on another kind of device (a run begun on a
+        CPU, resumed on a GPU) does not fit this one: then this generator's own seeded stream goes on."""
+        if state.numel() == self.generator.get_state().numel():
+            self.generator.set_state(state)

@@ -111,7 +111,7 @@ def _new_config(values: dict, data_dir: str) -> TrainConfig:
     from .train.parent import inherit
 
     data = values.get("data", TrainConfig().data)
-    defaults, _ = defaults_for(data, data_dir, values.get("faces", "auto"))
+    defaults, _ = defaults_for(data, data_dir, values.get("faces", "auto"), values.get("device", "auto"))
     if values.get("init_from"):
         return TrainConfig.from_dict(inherit({**defaults, **values}, values["init_from"], tuple(values)))
     return TrainConfig.from_dict({**defaults, **values})

@@ -244,11 +244,16 @@ def to_input(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.
 
 @torch.no_grad()
 def embed_images(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu",
-                 batch_size: int = 256) -> torch.Tensor:
-    """uint8 images (N, C, H, W) -> embeddings (N, D) float32 on the CPU, in evaluation mode."""
+                 batch_size: int = 256, bf16: bool = False, on_device: bool = False) -> torch.Tensor:
+    """uint8 images (N, C, H, W) -> embeddings (N, D) float32, in evaluation mode: on the CPU, or left on
+    `device` (`on_device`) for what is computed there next; with `bf16`, the network computes in bfloat16
+    (autocast), as a training in that precision does."""
     was_training = model.training
     model.eval()
-    parts = [model(to_input(images[s:s + batch_size], device)).float().cpu()
-             for s in range(0, len(images), batch_size)]
+    device = torch.device(device)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        parts = [model(to_input(images[s:s + batch_size], device)).float()
+                 for s in range(0, len(images), batch_size)]
     model.train(was_training)
-    return torch.cat(parts) if parts else torch.empty(0, 0)
+    embeddings = torch.cat(parts) if parts else torch.empty(0, 0, device=device)
+    return embeddings if on_device else embeddings.cpu()

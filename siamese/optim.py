@@ -9,10 +9,10 @@ import torch
 
 from .errors import ConfigError
 
-OPTIMIZERS: dict[str, Callable[[list, float, float], torch.optim.Optimizer]] = {
-    "adam": lambda params, lr, wd: torch.optim.Adam(params, lr=lr, weight_decay=wd),
-    "adamw": lambda params, lr, wd: torch.optim.AdamW(params, lr=lr, weight_decay=wd),
-    "sgd": lambda params, lr, wd: torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd),
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": lambda params, lr, wd, **fused: torch.optim.Adam(params, lr=lr, weight_decay=wd, **fused),
+    "adamw": lambda params, lr, wd, **fused: torch.optim.AdamW(params, lr=lr, weight_decay=wd, **fused),
+    "sgd": lambda params, lr, wd, **fused: torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd, **fused),
 }
 
 # Factor of the learning rate at `progress` in [0, 1] of the run. Cosine decays to 1 % of it; it follows
@@ -35,15 +35,17 @@ SCHEDULES: dict[str, Callable[[float], float]] = {
 }
 
 
-def build_optimizer(name: str, params: list, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def build_optimizer(name: str, params: list, lr: float, weight_decay: float,
+                    fused: bool = False) -> torch.optim.Optimizer:
     """The named optimiser over `params`, with weight decay on weight matrices and kernels only: decaying
-    the biases and batch-norm scales (1-D parameters) only shrinks what normalisation sets."""
+    the biases and batch-norm scales (1-D parameters) only shrinks what normalisation sets. `fused` (CUDA):
+    the update of every parameter in one kernel, where a step of small layers is bound by launches."""
     if name not in OPTIMIZERS:
         raise ConfigError(f"optimizer: unknown {name!r}; known: {', '.join(OPTIMIZERS)}")
     decay = [p for p in params if p.ndim > 1]
     rest = [p for p in params if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return OPTIMIZERS[name]([g for g in groups if g["params"]], lr, weight_decay)
+    return OPTIMIZERS[name]([g for g in groups if g["params"]], lr, weight_decay, **({"fused": True} if fused else {}))
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, schedule: str, lr: float, progress: float) -> None:

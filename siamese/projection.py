@@ -214,11 +214,13 @@ def nearest_neighbours(embeddings: torch.Tensor, index: int, distance, k: int = 
 
 
 def data_uri(image: torch.Tensor, size: int = 48) -> str:
-    """A small PNG of a (C, H, W) uint8 image as a `data:` URI, for hover labels in the browser."""
+    """A small WebP of a (C, H, W) uint8 image as a `data:` URI, for hover labels in the browser. Every
+    rerun of the Embeddings page sends them all: as WebP, LFW's 502 validation faces are 0.4 MB, as JPEG
+    0.9 MB, as PNG 2.9 MB."""
     pil = to_pil(image).resize((size, size), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
-    pil.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    pil.save(buffer, format="WEBP", quality=80)
+    return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def identity_traces(coords: np.ndarray, dataset: FaceDataset, training: set[str] = frozenset()) -> list[dict]:

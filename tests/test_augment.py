@@ -135,3 +135,90 @@ def test_grey_fraction_leaves_grey_input_and_the_colour_stream_alone():
     torch.testing.assert_close(Augmenter(seed=3, grey_fraction=0.9)(x), Augmenter(seed=3)(x))
     rgb = torch.rand(6, 3, 8, 8)
     torch.testing.assert_close(Augmenter(seed=3, grey_fraction=0.0)(rgb), Augmenter(seed=3)(rgb))
+
+
+def reference_augment(x: torch.Tensor, ranges, grey_fraction: float, seed: int) -> torch.Tensor:
+    """The slow, obvious path: image by image, parameters from Python's `random` in the documented ranges,
+    torchvision's affine, flip and BT.601 grey, brightness and contrast as the module states them."""
+    import random
+
+    from siamese.augment import luminance
+
+    rng, out = random.Random(seed), []
+    height, width = x.shape[2], x.shape[3]
+    for image in x:
+        image = TF.affine(image, angle=rng.uniform(-ranges.rotation, ranges.rotation),
+                          translate=[round(rng.uniform(-1, 1) * ranges.translate * width),
+                                     round(rng.uniform(-1, 1) * ranges.translate * height)],
+                          scale=rng.uniform(1 - ranges.scale, 1 + ranges.scale), shear=[0.0, 0.0],
+                          interpolation=TF.InterpolationMode.BILINEAR)
+        if rng.random() < 0.5:
+            image = TF.horizontal_flip(image)
+        image = (image * rng.uniform(1 - ranges.brightness, 1 + ranges.brightness)).clamp(0, 1)
+        image = ((image - image.mean()) * rng.uniform(1 - ranges.contrast, 1 + ranges.contrast) + image.mean()).clamp(0, 1)
+        if image.shape[0] == 3 and rng.random() < grey_fraction:
+            image = luminance(image[None])[0].expand(3, -1, -1)
+        out.append(image)
+    return torch.stack(out)
+
+
+def blob_geometry(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per image of a bright elongated blob on black: its orientation (degrees, from the second moments),
+    its size (the root of the moments' trace, pixels) and its centre's horizontal offset (pixels)."""
+    w = x[:, 0]
+    ys, xs = torch.meshgrid(torch.arange(w.shape[1], dtype=w.dtype), torch.arange(w.shape[2], dtype=w.dtype),
+                            indexing="ij")
+    mass = w.sum(dim=(1, 2))
+    cx, cy = (w * xs).sum(dim=(1, 2)) / mass, (w * ys).sum(dim=(1, 2)) / mass
+    dx, dy = xs - cx[:, None, None], ys - cy[:, None, None]
+    m20, m02, m11 = ((w * dx * dx).sum(dim=(1, 2)) / mass, (w * dy * dy).sum(dim=(1, 2)) / mass,
+                     (w * dx * dy).sum(dim=(1, 2)) / mass)
+    angle = torch.rad2deg(0.5 * torch.atan2(2 * m11, m20 - m02))
+    return angle, (m20 + m02).sqrt(), cx - (w.shape[2] - 1) / 2
+
+
+def test_the_batched_geometry_agrees_in_distribution_with_torchvision_image_by_image():
+    """Rotation, scale and shift of the batched path (the one a GPU runs, here on the CPU tensors) against
+    the reference path, read back from the images themselves: a horizontal Gaussian blob's orientation,
+    size and centre."""
+    from siamese.augment import Ranges
+
+    ranges = Ranges(rotation=8.0, shear=0.0, scale=0.1, translate=0.05, brightness=0.0, contrast=0.0)
+    ys, xs = torch.meshgrid(torch.arange(48.0), torch.arange(48.0), indexing="ij")
+    blob = torch.exp(-((xs - 23.5) / 9) ** 2 - ((ys - 23.5) / 3) ** 2)[None, None].expand(800, 1, -1, -1)
+    ours = blob_geometry(Augmenter(1.0, seed=0, ranges=ranges, device="cpu")(blob.contiguous()))
+    reference = blob_geometry(reference_augment(blob, ranges, 0.0, seed=0))
+    for name, a, b, half_width in zip(("angle", "size", "shift"), ours, reference, (8.0, None, 0.05 * 48)):
+        assert abs(a.std() - b.std()) < 0.1 * b.std(), (name, a.std(), b.std())
+        assert abs(a.mean() - b.mean()) < 0.1 * b.std() + 1e-3, (name, a.mean(), b.mean())
+        if half_width:
+            assert a.abs().max() <= half_width + 0.5 and b.abs().max() <= half_width + 0.5
+    size = blob_geometry(blob[:1])[1]
+    assert 0.88 < ours[1].min() / size < 0.92 and 1.08 < ours[1].max() / size < 1.12  # scale 0.9-1.1
+
+
+def test_the_batched_photometry_flips_and_grey_agree_in_distribution_with_the_reference():
+    """Brightness, contrast, flips and the grey fraction, with no geometry: per-image means and spreads,
+    the share of mirrored images and of grey ones."""
+    from siamese.augment import Ranges
+
+    ranges = Ranges(rotation=0.0, shear=0.0, scale=0.0, translate=0.0, brightness=0.2, contrast=0.2)
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, 16, 16, generator=g) * 0.5 + 0.2
+    image[:, :, :, :8] *= 0.5  # the left half darker: a mirrored image is brighter on the left
+    x = image.expand(1000, -1, -1, -1).contiguous()
+    ours = Augmenter(1.0, seed=1, ranges=ranges, grey_fraction=0.3, device="cpu")(x)
+    reference = reference_augment(x, ranges, 0.3, seed=1)
+
+    def summary(out: torch.Tensor) -> dict:
+        grey = (out[:, 0] == out[:, 1]).all(dim=(1, 2)) & (out[:, 1] == out[:, 2]).all(dim=(1, 2))
+        mirrored = out[..., :8].mean(dim=(1, 2, 3)) > out[..., 8:].mean(dim=(1, 2, 3))
+        means, spreads = out.mean(dim=(1, 2, 3)), out.std(dim=(1, 2, 3))
+        return {"grey": grey.float().mean(), "mirrored": mirrored.float().mean(), "mean": means.mean(),
+                "mean_spread": means.std(), "contrast": spreads.mean(), "contrast_spread": spreads.std()}
+
+    a, b = summary(ours), summary(reference)
+    assert abs(a["grey"] - 0.3) < 0.05 and abs(b["grey"] - 0.3) < 0.05
+    assert abs(a["mirrored"] - 0.5) < 0.05 and abs(b["mirrored"] - 0.5) < 0.05
+    for key in ("mean", "mean_spread", "contrast", "contrast_spread"):
+        assert abs(a[key] - b[key]) < 0.08 * b[key], (key, a[key], b[key])

@@ -34,7 +34,7 @@ def test_an_unknown_choice_raises_config_error_naming_the_field_and_the_choices(
 @pytest.mark.parametrize("field,value", [
     ("margin", -0.1), ("p", 1), ("k", 1), ("lr", 0.0), ("val_fraction", 1.0), ("val_fraction", 0.0),
     ("input_size", 8), ("embedding_dim", 1), ("epochs", 0), ("max_seconds", 0.0), ("augment_strength", -1.0), ("grey_fraction", 1.5),
-    ("weight_decay", -1e-4), ("eval_every", 0), ("data", "  "),
+    ("weight_decay", -1e-4), ("eval_every", -1), ("data", "  "),
 ])
 def test_each_invalid_value_raises_config_error_naming_the_field(field, value):
     with pytest.raises(ConfigError) as info:

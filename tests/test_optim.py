@@ -28,3 +28,23 @@ def test_weight_decay_spares_biases_and_batch_norm(name):
     decays = {id(p): group["weight_decay"] for group in optimizer.param_groups for p in group["params"]}
     assert decays[id(net[0].weight)] == 0.01
     assert decays[id(net[0].bias)] == decays[id(net[1].weight)] == decays[id(net[1].bias)] == 0.0
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_the_fused_update_a_gpu_uses_is_the_plain_update(name):
+    """`fused` (chosen on CUDA) updates every parameter in one kernel: the same steps, here on the CPU."""
+    torch.manual_seed(0)
+    nets = [torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Tanh(), torch.nn.Flatten(), torch.nn.Linear(32, 1))
+            for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    optimizers = [build_optimizer(name, list(net.parameters()), 0.01, 0.05, fused=fused)
+                  for net, fused in zip(nets, (False, True))]
+    assert optimizers[1].defaults["fused"] and not optimizers[0].defaults.get("fused")
+    x = torch.rand(4, 1, 6, 6)
+    for _ in range(5):
+        for net, optimizer in zip(nets, optimizers):
+            optimizer.zero_grad()
+            net(x).pow(2).mean().backward()
+            optimizer.step()
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)

@@ -68,10 +68,10 @@ def test_nearest_neighbours_exclude_the_query_and_are_sorted():
     assert [d for _, d in found] == pytest.approx([0.5, 1.0, 3.0])
 
 
-def test_data_uri_is_a_png_of_the_requested_size():
+def test_data_uri_is_a_webp_of_the_requested_size():
     image = torch.randint(0, 255, (1, 20, 20), dtype=torch.uint8)
     uri = projection.data_uri(image, size=24)
-    assert uri.startswith("data:image/png;base64,")
+    assert uri.startswith("data:image/webp;base64,")
     decoded = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert decoded.size == (24, 24)
 

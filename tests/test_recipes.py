@@ -38,3 +38,19 @@ def test_every_preset_makes_a_valid_configuration_naming_its_source(tmp_path):
 def test_an_unknown_preset_lists_the_known(tmp_path):
     with pytest.raises(ConfigError, match="preset 'x' is not one of: this project's default, Koch et al. 2015"):
         apply_preset("x", {"data": "digits"}, tmp_path)
+
+
+def test_on_a_gpu_photographs_train_the_same_recipe_and_the_reason_says_what_the_gpu_changes(tmp_path, monkeypatch):
+    import torch
+
+    from siamese.recipes import GPU_WHY
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    values, why = defaults_for("lfw", tmp_path)
+    assert values == PHOTOGRAPHS and why.endswith(GPU_WHY)
+    assert "captured" in why and "not measured yet" in why
+    values, why = defaults_for("lfw", tmp_path, device="cpu")  # a GPU here, but the run asks for the CPU
+    assert values == PHOTOGRAPHS and GPU_WHY not in why
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert GPU_WHY not in defaults_for("lfw", tmp_path)[1]
+    assert GPU_WHY not in defaults_for("lfw", tmp_path, device="cuda")[1]  # asked for, absent: said elsewhere

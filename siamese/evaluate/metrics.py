@@ -104,28 +104,41 @@ def best_accuracy_threshold(distances: np.ndarray, same: np.ndarray) -> float:
     return float((d[k - 1] + d[k]) / 2) if k < len(d) else float(d[-1])
 
 
-@torch.no_grad()
 def oneshot_accuracy(embeddings: torch.Tensor, labels: np.ndarray, distance: Distance,
                      n_way: int = 10, trials: int = 1000, seed: int = 0) -> float:
     """Koch et al.'s N-way one-shot task: a query image and one support image from each of N identities
     (one of them the query's, never the query image itself); correct when the nearest support is of the
-    query's identity. Fraction correct over `trials` seeded trials."""
+    query's identity. Fraction correct over `trials` seeded trials (`oneshot_trials`)."""
+    return oneshot_score(embeddings, oneshot_trials(labels, n_way, trials, seed), distance)
+
+
+def oneshot_trials(labels: np.ndarray, n_way: int = 10, trials: int = 1000, seed: int = 0) -> np.ndarray:
+    """The seeded one-shot trials over images labelled `labels`: (trials, 1 + n) int64 rows of the query,
+    then its n supports, its own identity's first (n: `n_way`, or the identities there are)."""
     labels = np.asarray(labels)
     classes = np.unique(labels)
     n_way = min(n_way, len(classes))
     rng = np.random.default_rng(seed)
     by_class = {c: np.flatnonzero(labels == c) for c in classes}
     eligible = [c for c in classes if len(by_class[c]) >= 2]
-    correct = 0
-    for _ in range(trials):
+    rows = np.empty((trials, 1 + n_way), np.int64)
+    for t in range(trials):
         target = rng.choice(eligible)
         query, support = rng.choice(by_class[target], size=2, replace=False)
         others = rng.choice(classes[classes != target], size=n_way - 1, replace=False)
-        supports = [support] + [rng.choice(by_class[c]) for c in others]
-        q = embeddings[[query] * n_way]
-        d = distance(q, embeddings[supports])
-        correct += int(torch.argmin(d).item() == 0)
-    return correct / trials
+        rows[t] = [query, support] + [rng.choice(by_class[c]) for c in others]
+    return rows
+
+
+@torch.no_grad()
+def oneshot_score(embeddings: torch.Tensor, trials: np.ndarray, distance: Distance) -> float:
+    """Fraction of `oneshot_trials` rows whose nearest support is the first, all trials in one distance
+    call on the embeddings' device (a trial at a time would wait on a GPU once per trial)."""
+    index = torch.from_numpy(trials).to(embeddings.device)
+    n_way = index.shape[1] - 1
+    queries = index[:, :1].expand(-1, n_way).reshape(-1)
+    d = distance(embeddings[queries], embeddings[index[:, 1:].reshape(-1)]).view(-1, n_way)
+    return float((d.argmin(dim=1) == 0).float().mean()) if len(trials) else 0.0
 
 
 def tar_at_far(distances: np.ndarray, same: np.ndarray, far: float) -> float:

@@ -62,6 +62,7 @@ def _impostors(labels: np.ndarray, members: list[np.ndarray], limit: int, rng: n
 
 @torch.no_grad()
 def pair_distances(embeddings: torch.Tensor, pairs: np.ndarray, distance: Distance) -> np.ndarray:
-    """Distances (M,) of the (i, j, same) rows of `pairs` over embeddings (N, D)."""
-    i, j = torch.from_numpy(pairs[:, 0]), torch.from_numpy(pairs[:, 1])
-    return distance(embeddings[i], embeddings[j]).numpy().astype(np.float64)
+    """Distances (M,) of the (i, j, same) rows of `pairs` over embeddings (N, D), computed on the
+    embeddings' device."""
+    index = torch.from_numpy(pairs[:, :2]).to(embeddings.device)
+    return distance(embeddings[index[:, 0]], embeddings[index[:, 1]]).cpu().numpy().astype(np.float64)

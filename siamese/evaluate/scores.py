@@ -20,7 +20,8 @@ from .metrics import (
     Roc,
     best_accuracy_threshold,
     equal_error_rate,
-    oneshot_accuracy,
+    oneshot_score,
+    oneshot_trials,
     rates_at_threshold,
     roc,
     tar_at_far,
@@ -188,8 +189,29 @@ class Evaluation:
 def evaluate_embeddings(embeddings: torch.Tensor, labels: np.ndarray, distance: Distance,
                         n_way: int = 10, trials: int = 1000, seed: int = 0) -> Evaluation:
     """Every figure of `Evaluation` for embeddings (N, D) of held-out identities."""
-    labels = np.asarray(labels)
-    scores = score_pairs(embeddings, labels, distance, seed=seed)
-    return Evaluation(**scores.summary(),
-                      oneshot_accuracy=oneshot_accuracy(embeddings, labels, distance, n_way, trials, seed),
-                      n_way=min(n_way, len(np.unique(labels))))
+    return EvaluationSet.draw(labels, n_way, trials, seed).evaluate(embeddings, distance)
+
+
+@dataclass
+class EvaluationSet:
+    """The pairs and one-shot trials `evaluate_embeddings` scores, drawn once from the labels: a training
+    run scores its validation images after every epoch on the same ones, without drawing them again, on
+    the embeddings' device."""
+
+    pairs: np.ndarray    # (M, 3) int64 rows (i, j, same): `evaluation_pairs`
+    trials: np.ndarray   # (T, 1 + n_way) int64 rows (query, supports...): `oneshot_trials`
+
+    @classmethod
+    def draw(cls, labels: np.ndarray, n_way: int = 10, trials: int = 1000, seed: int = 0,
+             max_impostors: int = 20_000) -> "EvaluationSet":
+        labels = np.asarray(labels)
+        return cls(evaluation_pairs(labels, max_impostors, seed), oneshot_trials(labels, n_way, trials, seed))
+
+    def scores(self, embeddings: torch.Tensor, distance: Distance, protocol: str = "") -> PairScores:
+        pairs = self.pairs
+        return PairScores(pair_distances(embeddings, pairs, distance), pairs[:, 2], pairs[:, :2], protocol)
+
+    def evaluate(self, embeddings: torch.Tensor, distance: Distance) -> Evaluation:
+        return Evaluation(**self.scores(embeddings, distance).summary(),
+                          oneshot_accuracy=oneshot_score(embeddings, self.trials, distance),
+                          n_way=self.trials.shape[1] - 1)

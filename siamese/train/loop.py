@@ -15,6 +15,7 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,7 +30,7 @@ from ..data.dataset import FaceDataset
 from ..decisions.saved import save_validation_threshold
 from ..device import uses_bf16
 from ..errors import RunError
-from ..evaluate.scores import evaluate_embeddings
+from ..evaluate.scores import EvaluationSet
 from ..losses import build_loss, pair_distance_fn
 from ..models import build_model, early_layers, embed_images, freeze_layers, to_input, to_unit
 from ..optim import build_optimizer, set_learning_rate
@@ -49,13 +50,24 @@ Report = Callable[[dict], "tuple[str, str] | None"]
 
 # A checkpoint costs a full write of model and optimiser: at most one every this many seconds, plus one at
 # the end. Snapshots for the embedding-evolution view are kept at epochs 1, 2, 4, 8, ... and the last.
+# Both are copied to the CPU between two steps and written by a thread while the steps go on.
 CHECKPOINT_SECONDS = 20.0
 SNAPSHOT_MAX_PARAMETERS = 5_000_000
 ONESHOT_TRIALS_PER_EPOCH = 500
+# With eval_every 0, validation may take this share of the time trained since the last one: an epoch of
+# LFW takes about 10 s on a 2-core CPU (validated every epoch) and under a second on a GPU (every few).
+# The first and last epochs and those with a snapshot are always validated.
+VALIDATION_SHARE = 0.05
+# Validation images embedded at once: on a GPU, large batches keep it busy; on a CPU, 256 is as fast.
+VALIDATION_BATCH = {"cuda": 1024}
 # Steps between the moments the ranks agree (one all-reduce, which waits for the device): every step on a
 # CPU, where nothing runs ahead anyway; every 10 on a GPU, so the host queues work without waiting for it.
 # A non-finite loss is then caught within 10 steps, still before any checkpoint is written.
 SYNC_STEPS = {"cuda": 10}
+# On a GPU the default's step is bound by launching kernels (9.7 ms a step at batch 128 on an H200, 2.5 ms
+# once captured: issue #25): there the objective's forward and backward are compiled and captured as CUDA
+# graphs (torch.compile's "reduce-overhead"), replayed every step; one graph for the fixed batch shape.
+CAPTURE = {"mode": "reduce-overhead", "dynamic": False}
 
 
 @dataclass
@@ -156,15 +168,18 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
     device = world.device
     train_set, val_set, split = prepare_data(config, data_dir, _FaceProgress(paths, notify, world))
 
-    model = build_model(config).to(device)
+    # channels-last weights on a GPU: its convolutions in bf16 are fastest on NHWC tensors (the inputs are)
+    model = build_model(config).to(device, memory_format=torch.channels_last if device.type == "cuda" else None)
     loss_fn = build_loss(config, len(train_set.identities)).to(device)
-    objective = _Objective(model, loss_fn, world, config.gather_embeddings, uses_bf16(config.precision, device))
+    bf16 = uses_bf16(config.precision, device)
+    objective = _Objective(model, loss_fn, world, config.gather_embeddings, bf16)
     state = _State(model, loss_fn, build_optimizer(config.optimizer, list(objective.parameters()), config.lr,
-                                                   config.weight_decay),
+                                                   config.weight_decay, fused=device.type == "cuda"),
                    build_sampler(config.sampler, train_set.labels, config.p, config.k, config.seed, world.rank,
                                  world.size),
                    Augmenter(config.augment_strength if config.augment else 0.0, seed=config.seed + 1 + world.rank,
-                             ranges=AUGMENTATIONS[config.augmentation], grey_fraction=config.grey_fraction))
+                             ranges=AUGMENTATIONS[config.augmentation], grey_fraction=config.grey_fraction,
+                             device=device))
     if resume:
         _restore(paths, world, state)
     else:
@@ -181,13 +196,16 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         _write_status(paths, "running", "training", config, state.epoch, world)
     if world.distributed:
         objective = DistributedDataParallel(objective, device_ids=[device] if device.type == "cuda" else None)
+    step_loss = captured(objective, device, world)
 
     batches = batch_source(train_set, state.sampler, config, device)
     steps_total = config.epochs * state.sampler.batches_per_epoch
     start = time.perf_counter() - state.elapsed
     last_checkpoint = time.perf_counter()
     elapsed = 0.0
-    validation = _Validation(model, val_set, pair_distance_fn(config, loss_fn), device, config.seed)
+    validation = _Validation(model, val_set, pair_distance_fn(config, loss_fn), device, config.seed, bf16,
+                             state.epoch)
+    saver = _Saver(paths, validation)
 
     def validate(losses: list[float]) -> dict:
         """Validate, log and show the figures; the EER threshold becomes the run's (unless one was chosen)."""
@@ -204,7 +222,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         # show what fine-tuning gained.
         final = validate([])
         if _snapshot_small(model):
-            validation.keep(paths, _save_snapshot(paths, state), state)
+            saver.snapshot(state)
     frozen = early_layers(model) if config.freeze_epochs else []
     with _StopFlag(paths.stop, watch_file=world.is_main) as stop:
         while state.epoch < config.epochs and ending is None:
@@ -213,7 +231,7 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
             losses, pending = [], []  # pending: losses on the device since the ranks last agreed
             tick = time.perf_counter()  # a step's time includes waiting for its batch (sampling, decoding)
             for images, labels in batches():
-                loss = objective(to_input(state.augment(to_unit(images)), device), labels)
+                loss = step_loss(to_input(state.augment(to_unit(images)), device), labels)
                 pending.append(loss.detach())
                 if len(pending) == sync:
                     ending, elapsed, mean_loss = _agree(world, stop, torch.stack(pending).mean().item(), start,
@@ -236,14 +254,15 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
                 state.epoch -= 1  # the run ended before this epoch's first update: it never began
             if (ending and ending[0] == "diverged") or not world.is_main:
                 continue  # rank 0 alone validates and writes; a diverged epoch has nothing worth keeping
-            if losses and (state.epoch % config.eval_every == 0 or state.epoch == config.epochs):
+            last = bool(ending) or state.epoch == config.epochs
+            snapshot = _snapshot_due(state.epoch, model) or (last and _snapshot_small(model))
+            if losses and validation.due(state.epoch, config.eval_every, last, snapshot):
                 final = validate(losses)
                 ending = ending or (report(final) if report else None)
-            if _snapshot_due(state.epoch, model) or ((ending or state.epoch == config.epochs)
-                                                    and _snapshot_small(model)):
-                validation.keep(paths, _save_snapshot(paths, state), state)
+            if snapshot:
+                saver.snapshot(state)
             if not ending and time.perf_counter() - last_checkpoint > CHECKPOINT_SECONDS:
-                validation.keep(paths, _save_checkpoint(paths, state, time.perf_counter() - start), state)
+                saver.checkpoint(state, time.perf_counter() - start)
                 last_checkpoint = time.perf_counter()
 
     world.share_buffers(model)
@@ -252,7 +271,8 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         if status != "diverged":  # a diverged run keeps its last good checkpoint
             if final is None or final["epoch"] != state.epoch:
                 final = validate(losses)
-            validation.keep(paths, _save_checkpoint(paths, state, time.perf_counter() - start), state)
+            saver.checkpoint(state, time.perf_counter() - start)
+        saver.close()
         end = {"kind": "end", "status": status, "message": message, "epoch": state.epoch, "step": state.step,
                "elapsed": time.perf_counter() - start, "processes": world.size}
         append_metrics(paths.metrics, end)
@@ -260,6 +280,20 @@ def train(config: TrainConfig, run_dir: str | Path, callback: Callback | None = 
         notify(end)
     return TrainResult(paths.root, status, message, state.epoch, state.step, time.perf_counter() - start,
                        final, model)
+
+
+def captured(objective: torch.nn.Module, device: torch.device, world: World) -> Callable:
+    """The objective as the steps call it, (inputs, labels) -> loss: captured (CAPTURE) in one process on
+    a GPU; as it is elsewhere, and under torchrun, whose gradient hooks stay outside any graph."""
+    if device.type != "cuda" or world.distributed:
+        return objective
+    torch._dynamo.config.suppress_errors = True  # what cannot be compiled runs as it is: never a failed run
+    compiled = torch.compile(objective, **CAPTURE)
+
+    def step(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        torch.compiler.cudagraph_mark_step_begin()
+        return compiled(x, labels).clone()  # the graph's own output is overwritten by its next replay
+    return step
 
 
 def _start_from_parent(config: TrainConfig, model: torch.nn.Module, split: dict, world: World) -> None:
@@ -343,34 +377,110 @@ def _with_eta(record: dict, config: TrainConfig, steps_total: int) -> dict:
 
 
 class _Validation:
-    """The held-out identities embedded and scored after an epoch; the embeddings of the latest weights
-    are kept, for the snapshot or checkpoint saved next (`keep`) and the threshold, never computed twice."""
+    """The held-out identities, kept on the device, embedded in large batches in the training's precision
+    and scored there, on pairs and one-shot trials drawn once. The embeddings of the latest weights are
+    kept for the snapshot or checkpoint saved next (`of`) and the threshold, never computed twice."""
 
-    def __init__(self, model, val_set: FaceDataset, distance, device, seed: int):
-        self.model, self.val_set, self.distance, self.device, self.seed = model, val_set, distance, device, seed
+    def __init__(self, model, val_set: FaceDataset, distance, device: torch.device, seed: int, bf16: bool,
+                 epoch: int):
+        self.model, self.distance, self.device, self.bf16 = model, distance, device, bf16
+        self.images = val_set.images.to(device)
+        self.pairs = EvaluationSet.draw(val_set.labels.numpy(), 10, ONESHOT_TRIALS_PER_EPOCH, seed)
         self.step, self.embeddings = -1, None
+        self.epoch = epoch  # the last epoch validated (or trained before this process began)
+        self.seconds, self.finished = 0.0, None  # what the last validation took, and when it ended
 
     def _embedded(self, state: _State) -> torch.Tensor:
         if self.step != state.step:
-            self.embeddings, self.step = embed_images(self.model, self.val_set.images, self.device), state.step
+            self.embeddings = embed_images(self.model, self.images, self.device,
+                                           VALIDATION_BATCH.get(self.device.type, 256), self.bf16, on_device=True)
+            self.step = state.step
         return self.embeddings
 
+    def due(self, epoch: int, every: int, last: bool, snapshot: bool) -> bool:
+        """Whether to validate at the end of `epoch`: the last, and every `every` epochs; with `every` 0,
+        also the first and those with a snapshot, and any other once the time trained since the last
+        validation makes its cost at most VALIDATION_SHARE of it."""
+        if last or (every and epoch % every == 0):
+            return True
+        if every:
+            return False
+        return snapshot or self.finished is None or \
+            self.seconds <= VALIDATION_SHARE * (time.perf_counter() - self.finished)
+
     def __call__(self, state: _State, losses: list[float], start: float) -> dict:
-        result = evaluate_embeddings(self._embedded(state), self.val_set.labels.numpy(), self.distance, n_way=10,
-                                     trials=ONESHOT_TRIALS_PER_EPOCH, seed=self.seed)
+        """The epoch record; `every`: the epochs since the one validated before (1: this one alone)."""
+        began = time.perf_counter()
+        result = self.pairs.evaluate(self._embedded(state), self.distance)
+        every, self.epoch = max(1, state.epoch - self.epoch), state.epoch
+        self.finished = time.perf_counter()
+        self.seconds = self.finished - began
         return {"kind": "epoch", "epoch": state.epoch, "step": state.step,
                 "train_loss": float(np.mean(losses)) if losses else None,
                 "val_auc": result.auc, "val_eer": result.eer, "threshold": result.threshold,
                 "val_accuracy": result.accuracy, "oneshot_accuracy": result.oneshot_accuracy,
                 "n_way": result.n_way, "genuine_pairs": result.genuine_pairs,
-                "impostor_pairs": result.impostor_pairs, "elapsed": time.perf_counter() - start}
+                "impostor_pairs": result.impostor_pairs, "every": every, "elapsed": time.perf_counter() - start}
 
-    def keep(self, paths: RunPaths, saved: tuple[Path, str], state: _State) -> None:
-        """Keep the validation embeddings by the weights file just saved ((path, fingerprint)) in the run,
-        when they are of these weights (this step was validated), so no reader embeds them again."""
-        if self.step == state.step:
-            embedded.keep(lambda: embedded.save_embeddings(paths.root, "validation", *saved, self.embeddings),
-                          f"the validation embeddings of {saved[0].name}")
+    def of(self, state: _State) -> torch.Tensor | None:
+        """The embeddings (N, D) on the CPU of the weights as they are now, when these were validated."""
+        return self.embeddings.cpu() if self.step == state.step else None
+
+
+class _Saver:
+    """Snapshots and checkpoints, copied to the CPU between two steps and written by one thread, in order,
+    while the steps go on; each with the validation embeddings of its weights when they were validated,
+    so no reader embeds them again. `close` waits for the writes; a write that failed fails the run."""
+
+    def __init__(self, paths: RunPaths, validation: _Validation):
+        self.paths, self.validation = paths, validation
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="run-saver")
+        self.pending: list[Future] = []
+
+    def snapshot(self, state: _State) -> None:
+        """The model as the epoch's snapshot, for the embedding-evolution view."""
+        self.paths.snapshots.mkdir(exist_ok=True)
+        self._write(self.paths.snapshots / f"epoch-{state.epoch:04d}.pt",
+                    {"model": state.model.state_dict(), "epoch": state.epoch, "step": state.step}, state)
+
+    def checkpoint(self, state: _State, elapsed: float) -> None:
+        """Everything training needs to go on."""
+        self._write(self.paths.checkpoint, {
+            "model": state.model.state_dict(), "loss": state.loss_fn.state_dict(),
+            "optimizer": state.optimizer.state_dict(), "epoch": state.epoch, "step": state.step,
+            "elapsed": elapsed, "sampler": state.sampler.state(), "augment": state.augment.state(),
+            "torch_rng": torch.get_rng_state()}, state)
+
+    def _write(self, path: Path, value: dict, state: _State) -> None:
+        value, embeddings = _on_cpu(value), self.validation.of(state)
+        for written in [future for future in self.pending if future.done()]:
+            written.result()
+        self.pending = [future for future in self.pending if not future.done()]
+        self.pending.append(self.pool.submit(self._save, path, value, embeddings))
+
+    def _save(self, path: Path, value: dict, embeddings: torch.Tensor | None) -> None:
+        fingerprint = save_torch(path, value)
+        if embeddings is not None:
+            embedded.keep(lambda: embedded.save_embeddings(self.paths.root, "validation", path, fingerprint,
+                                                           embeddings), f"the validation embeddings of {path.name}")
+
+    def close(self) -> None:
+        try:
+            for future in self.pending:
+                future.result()
+        finally:
+            self.pool.shutdown()
+
+
+def _on_cpu(value):
+    """A copy on the CPU of a state (tensors in dicts and lists), which the steps that follow leave alone."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _on_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(item) for item in value)
+    return value
 
 
 def _snapshot_small(model: torch.nn.Module) -> bool:
@@ -379,22 +489,6 @@ def _snapshot_small(model: torch.nn.Module) -> bool:
 
 def _snapshot_due(epoch: int, model: torch.nn.Module) -> bool:
     return _snapshot_small(model) and epoch & (epoch - 1) == 0
-
-
-def _save_snapshot(paths: RunPaths, state: _State) -> tuple[Path, str]:
-    """Save the model as the epoch's snapshot: (its path, its fingerprint)."""
-    paths.snapshots.mkdir(exist_ok=True)
-    path = paths.snapshots / f"epoch-{state.epoch:04d}.pt"
-    return path, save_torch(path, {"model": state.model.state_dict(), "epoch": state.epoch, "step": state.step})
-
-
-def _save_checkpoint(paths: RunPaths, state: _State, elapsed: float) -> tuple[Path, str]:
-    """Save everything training needs to go on: (the checkpoint's path, its fingerprint)."""
-    return paths.checkpoint, save_torch(paths.checkpoint, {
-        "model": state.model.state_dict(), "loss": state.loss_fn.state_dict(),
-        "optimizer": state.optimizer.state_dict(), "epoch": state.epoch, "step": state.step, "elapsed": elapsed,
-        "sampler": state.sampler.state(), "augment": state.augment.state(), "torch_rng": torch.get_rng_state(),
-    })
 
 
 def _restore(paths: RunPaths, world: World, state: _State) -> None:

@@ -133,7 +133,7 @@ def test_every_point_keeps_its_row_and_the_figure_its_face_for_hover(make_app):
     fig = figure(at)
     faces = fig["layout"]["meta"]["faces"]
     rows = sorted(c[0] for trace in fig["data"] for c in trace["customdata"])
-    assert rows == list(range(len(faces))) and all(f.startswith("data:image/png;base64,") for f in faces)
+    assert rows == list(range(len(faces))) and all(f.startswith("data:image/webp;base64,") for f in faces)
     assert {trace["hoverinfo"] for trace in fig["data"]} == {"none"}  # the face box replaces plotly's label
     script = at.get("html")[0].proto.body
     assert script.startswith("<script>") and 'const KEY = "projection";' in script

@@ -122,3 +122,42 @@ def test_face_preparation_is_timed_into_the_data_folders_cache_when_it_has_none(
     second = face_preparation_seconds(photos, data)  # a warm cache: timed into an empty one elsewhere
     assert second["photos"] == 4 and len(detected) == 8  # all detected again, not read from the cache
     assert sorted(p.name for p in (data / FACES_DIR).iterdir()) == kept
+
+
+def test_the_machines_table_has_a_gpu_row_with_its_busy_share(monkeypatch):
+    """`--device cuda`: one row, the GPU's in bf16, reported with the loop over the wall clock and the share
+    of the time the GPU was busy (a CPU's rows say '—' there)."""
+    import torch
+
+    from bench import machines
+    from bench.report import _machines
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *args: "NVIDIA H200")
+    (row,) = machines.rows(True, 300.0, 200.0, [0, 1], 1, device="cuda")
+    assert (row["label"], row["precision"], row["device"], row["seeds"]) == (
+        "NVIDIA H200, bf16 (precision auto)", "bf16", "cuda", [0, 1])
+    assert {r["device"] for r in machines.rows(False, 300.0, 200.0, [0], 1)} == {"cpu"}
+    with machines.GpuBusy("cpu") as busy:
+        pass
+    assert busy.share is None
+
+    short = {"accuracy": 0.9, "accuracy_sem": 0.01, "auc": 0.96, "eer": 0.1, "tar_at_far": {}}
+    measured = {"precision": "bf16", "seconds": 60.0, "view1": short, "view1_grey": short, "orl_auc": 0.99,
+                "epochs": 60, "steps": 2880, "loop_images_per_second": 9000.0, "wall_images_per_second": 8100.0,
+                "raw": {"images_per_second": 10000.0, "gflops": 500.0}, "matmul_gflops": {"fp32": 50000.0,
+                "bf16": 700000.0}, "outside_steps_seconds": 6.0}
+    table = machines.summary([{**measured, "label": row["label"], "seed": 0, "gpu_busy": 0.72},
+                              {**measured, "label": "AVX512, fp32", "seed": 0, "gpu_busy": None}])
+    text = "\n".join(_machines({"machines_table": table}))
+    assert "| NVIDIA H200, bf16 (precision auto) | 10000 | 9000 | 0.90 | 8100 |" in text and "| 10 % | 72 % |" in text
+    assert "| AVX512, fp32 |" in text and "| 10 % | — |" in text
+
+
+def test_the_network_alone_is_timed_as_the_loop_steps(make_identity_folders):
+    from siamese.config import TrainConfig
+
+    from bench.speed import raw_throughput
+
+    config = TrainConfig(data="digits", model="compact", input_size=32, embedding_dim=16, p=4, k=2, device="cpu")
+    result = raw_throughput(config, 0.2, "cpu")
+    assert result["batch"] == 8 and result["images_per_second"] > 0 and result["gflop_per_step"] > 0

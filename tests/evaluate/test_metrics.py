@@ -161,3 +161,20 @@ def test_ten_fold_accuracy_chooses_each_threshold_on_the_other_folds():
     assert result["accuracy_std"] == pytest.approx(np.std(manual, ddof=1))
     assert result["accuracy_sem"] == pytest.approx(np.std(manual, ddof=1) / np.sqrt(10))
     assert result["fold_accuracies"][3] < np.mean(result["fold_accuracies"])
+
+
+def test_oneshot_trials_are_scored_all_at_once_as_one_at_a_time_would(clustered):
+    """oneshot_score's one batched call against the obvious loop: a trial at a time, its nearest support."""
+    from siamese.evaluate.metrics import oneshot_score, oneshot_trials
+
+    embeddings, labels = clustered(noise=4.0)
+    trials = oneshot_trials(labels, n_way=5, trials=200, seed=3)
+    assert trials.shape == (200, 6)
+    assert all(labels[row[0]] == labels[row[1]] and row[0] != row[1] for row in trials)
+    assert all(len({int(labels[i]) for i in row[1:]}) == 5 for row in trials)
+    correct = 0
+    for row in trials:
+        d = [float(euclidean_paired(embeddings[row[0]][None], embeddings[s][None])) for s in row[1:]]
+        correct += int(np.argmin(d) == 0)
+    assert oneshot_score(embeddings, trials, euclidean_paired) == pytest.approx(correct / 200)
+    assert 0.2 < correct / 200 < 1.0

@@ -99,3 +99,17 @@ def test_the_tar_table_keeps_to_each_false_accept_rate(study):
         assert row["true accept rate"] == pytest.approx(1 - study.rates(row["threshold"])["frr"])
     assert [r["resolved"] for r in rows] == [r["false accept rate"] * study.impostor_pairs >= 1 for r in rows]
     assert rows[0]["true accept rate"] >= rows[1]["true accept rate"] >= rows[2]["true accept rate"]
+
+
+def test_an_evaluation_set_drawn_once_gives_evaluate_embeddings_figures():
+    """A training scores its validation images on pairs and trials drawn once: the same figures."""
+    from siamese.evaluate.scores import EvaluationSet
+
+    generator = torch.Generator().manual_seed(1)
+    labels = np.repeat(np.arange(12), 5)
+    embeddings = torch.randn(12, 8, generator=generator)[labels] + 0.8 * torch.randn(60, 8, generator=generator)
+    drawn = EvaluationSet.draw(labels, n_way=5, trials=300, seed=2)
+    assert drawn.evaluate(embeddings, euclidean_paired) == evaluate_embeddings(embeddings, labels, euclidean_paired,
+                                                                              n_way=5, trials=300, seed=2)
+    scores = drawn.scores(embeddings, euclidean_paired)
+    np.testing.assert_array_equal(scores.distances, score_pairs(embeddings, labels, euclidean_paired, seed=2).distances)

@@ -20,6 +20,6 @@ def small_config():
     """Factory: `small_config(data, **overrides)`, a TrainConfig that trains in a second or two."""
     def make(data: Path, **overrides) -> TrainConfig:
         values = dict(data=str(data), input_size=32, model="compact", embedding_dim=16, p=4, k=3, epochs=3,
-                      device="cpu", augment=False, val_fraction=0.5, seed=0)
+                      device="cpu", augment=False, val_fraction=0.5, seed=0, eval_every=1)
         return TrainConfig(**{**values, **overrides})
     return make

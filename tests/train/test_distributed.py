@@ -41,7 +41,7 @@ def test_two_processes_from_the_command_line_write_one_run_and_learn(noisy_faces
     # P and K by their long names: torchrun would stop at `--p` (see cli.ALIASES).
     done = torchrun(["-m", "siamese", "train", "--data", str(noisy_faces), "--out", "runs/two", "--epochs", "10",
                      "--loss", "triplet", "--identities-per-batch", "4", "--images-per-identity", "3", "--embedding-dim", "16", "--val-fraction", "0.5",
-                     "--no-augment", "--device", "cpu", "--quiet"], cwd=tmp_path)
+                     "--no-augment", "--eval-every", "1", "--device", "cpu", "--quiet"], cwd=tmp_path)
     printed = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(printed) == 1, done.stdout  # rank 0 alone reports
     assert printed[0]["status"] == "finished" and printed[0]["processes"] == 2

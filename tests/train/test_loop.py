@@ -356,3 +356,63 @@ def test_bf16_runs_the_network_in_bfloat16_and_the_loss_in_float32(small_config,
     loss.backward()
     assert seen == [torch.bfloat16] and loss.dtype == torch.float32
     assert loss_fn.centres.grad is not None and loss_fn.centres.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize("share, validated, every", [(0.0, [1, 2, 4, 6], [1, 1, 2, 2]),
+                                                     (1e9, [1, 2, 3, 4, 5, 6], [1] * 6)])
+def test_validation_by_time_keeps_the_first_last_and_snapshot_epochs_and_says_what_it_skipped(
+        faces, tmp_path, small_config, monkeypatch, share, validated, every):
+    """eval_every 0: an epoch is validated when the time trained since the last validation makes its cost a
+    small share; with no share allowed, only the first, the last and the snapshot epochs (1, 2, 4) are."""
+    monkeypatch.setattr(train_module, "VALIDATION_SHARE", share)
+    run = run_folder(tmp_path, f"share-{share}")
+    result = train(small_config(faces, epochs=6, eval_every=0), run)
+    epochs = read_metrics(RunPaths(run).metrics, "epoch")
+    assert [r["epoch"] for r in epochs] == validated and [r["every"] for r in epochs] == every
+    assert result.final == epochs[-1]
+    # every snapshot has the validation embeddings of its weights kept beside it
+    kept = sorted(p.name for p in RunPaths(run).embeddings.glob("validation-epoch-*.pt"))
+    assert kept == ["validation-epoch-0001.pt", "validation-epoch-0002.pt", "validation-epoch-0004.pt",
+                    "validation-epoch-0006.pt"]
+
+
+def test_a_checkpoint_that_cannot_be_written_fails_the_run(faces, tmp_path, small_config, monkeypatch):
+    """Checkpoints are written by a thread; its failure still reaches the caller."""
+    def refuse(path, value):
+        raise RunError(f"cannot write {path.name}: disk full")
+
+    monkeypatch.setattr(train_module, "save_torch", refuse)
+    with pytest.raises(RunError, match="disk full"):
+        train(small_config(faces, epochs=1), run_folder(tmp_path, "full"))
+
+
+def test_a_saved_state_is_a_copy_that_later_steps_leave_alone():
+    weights = torch.ones(3)
+    saved = train_module._on_cpu({"model": {"w": weights}, "groups": [{"lr": 0.1, "params": [0]}], "step": 4})
+    weights.add_(1)
+    assert torch.equal(saved["model"]["w"], torch.ones(3))
+    assert saved["groups"] == [{"lr": 0.1, "params": [0]}] and saved["step"] == 4
+
+
+@pytest.mark.parametrize("loss", ["arcface", "cosface"])
+def test_the_objective_a_gpu_captures_traces_whole_and_gives_the_plain_loss_and_gradients(small_config, faces, loss):
+    """On CUDA the step's objective is compiled and captured (`CAPTURE`); what it computes is checked here
+    with the same tracing on the CPU: one graph (nothing left out of the capture), the same loss and the
+    same gradients as the plain objective, in bf16 as the GPU recipe trains."""
+    import copy
+
+    from siamese.train.distributed import World
+    from siamese.train.loop import CAPTURE, captured
+
+    config = small_config(faces, loss=loss, model="face_resnet_lite", embedding_dim=16, colour="rgb")
+    torch.manual_seed(0)
+    plain = _Objective(build_model(config), build_loss(config, 4), World(), gather=False, bf16=True)
+    twin = copy.deepcopy(plain)
+    assert captured(plain, torch.device("cpu"), World()) is plain  # compiled on CUDA only
+    compiled = torch.compile(twin, backend="aot_eager", fullgraph=True, dynamic=CAPTURE["dynamic"])
+    x, labels = torch.rand(8, 3, 32, 32) * 2 - 1, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    for objective in (plain, compiled):
+        objective(x, labels).backward()
+    torch.testing.assert_close(compiled(x, labels), plain(x, labels))
+    for (name, a), b in zip(plain.named_parameters(), twin.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-3, atol=1e-4, msg=name)
