@@ -47,6 +47,11 @@ def _view(run_dir: Path):
     for key, name in (("val_auc", "AUC"), ("val_eer", "EER"), ("oneshot_accuracy", "one-shot accuracy")):
         fig.add_scatter(x=epochs, y=[r.get(key) for r in progress.epochs], mode="lines+markers", name=name)
     val_col.plotly_chart(fig, width="stretch", key=f"val_chart_{run_dir.name}")
+    if spans := sorted({r.get("every", 1) for r in progress.epochs} - {1}):
+        # Epochs seconds long are validated by time, not each one: the curve says so, rather than leave a gap.
+        every = str(spans[0]) if len(spans) == 1 else f"{spans[0]} to {spans[-1]}"
+        val_col.caption(f"Validated every {every} epochs, so that validation takes at most a twentieth of the "
+                        "training time (eval_every 0: by time; the first, last and snapshot epochs always).")
     if epochs and epochs[0] == 0:
         val_col.caption(f"Epoch 0: {_parent_name(run_dir)}'s network on this run's validation people, before any "
                         "step: what the run started from.")

@@ -173,3 +173,12 @@ def test_the_new_data_fields_are_in_the_form_and_the_link(own_world):
     assert {name: at.query_params[name] for name in ("more_data", "data_people", "singletons", "validate_from")} \
         == {"more_data": f"{own_world.faces}@whole", "data_people": "6", "singletons": "classes",
             "validate_from": "data"}
+
+
+def test_a_curve_validated_by_time_says_how_often_it_was_validated(own_world):
+    metrics = own_world.run / "metrics.jsonl"
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    metrics.write_text("".join(json.dumps({**r, "every": 3} if r["kind"] == "epoch" and r["epoch"] > 1 else r) + "\n"
+                               for r in records))
+    at = own_world.open("Train")
+    assert "Validated every 3 epochs, so that validation takes at most a twentieth" in texts(at.caption)
