@@ -100,7 +100,6 @@ def storage_url(storage: str | None, runs_dir: str | Path) -> str:
     """The storage a study is kept in: the URL given, or the SQLite file under `runs_dir`."""
     if storage:
         return storage
-    Path(runs_dir).mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(Path(runs_dir) / DEFAULT_STORAGE).resolve()}"
 
 
@@ -129,6 +128,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             raise SearchError(f"cannot open the study journal {url}: {exc.strerror or exc}") from None
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     try:
+        if url.startswith("sqlite:///"):  # the folder of a study's file is made when the study is, not before
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():  # the heartbeat is marked experimental; it has been since Optuna 2.9
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
