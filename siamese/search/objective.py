@@ -58,10 +58,15 @@ def live_figure(objective: str) -> str:
 
 
 def trial_base(base: TrainConfig, objective: str) -> TrainConfig:
-    """The fixed configuration as a trial trains it: judged on a pairs file's people, it never sees them."""
+    """The fixed configuration as a trial trains it: judged on a pairs file's people, it never sees them;
+    validated every epoch unless told otherwise, since the pruner compares the trials' curves epoch by epoch
+    (validation by time would give each trial other epochs)."""
+    fields = {}
     if objective.startswith("pairs:") and not base.exclude_people:
-        return TrainConfig.from_dict({**base.to_dict(), "exclude_people": objective.partition(":")[2]})
-    return base
+        fields["exclude_people"] = objective.partition(":")[2]
+    if base.eval_every == 0:
+        fields["eval_every"] = 1
+    return TrainConfig.from_dict({**base.to_dict(), **fields}) if fields else base
 
 
 @dataclass

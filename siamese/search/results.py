@@ -90,9 +90,11 @@ def _short(value) -> str:
 
 
 def epochs_trained(study: optuna.Study) -> int:
-    """Trial-epochs trained: every complete or pruned trial's validated epochs (what pruning saves)."""
+    """Trial-epochs trained: every complete or pruned trial's epochs (what pruning saves), as the trial
+    recorded them, else its last reported epoch."""
     ended = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return sum(len(t.intermediate_values) for t in study.get_trials(deepcopy=False, states=ended))
+    return sum(t.user_attrs.get("epochs", max(t.intermediate_values, default=0))
+               for t in study.get_trials(deepcopy=False, states=ended))
 
 
 def importances(study: optuna.Study) -> dict[str, float]:

@@ -89,3 +89,8 @@ def test_a_running_trial_whose_process_is_gone_is_marked_failed(tmp_path, tiny):
 def test_a_trial_judged_on_a_pairs_file_never_trains_on_its_people(tiny):
     assert trial_base(tiny(), "pairs:/lfw/pairsDevTest.txt").exclude_people == "/lfw/pairsDevTest.txt"
     assert trial_base(tiny(), "val_auc").exclude_people is None
+
+
+def test_a_trial_validates_every_epoch_unless_told_so_the_pruner_compares_like_with_like(tiny):
+    assert tiny(eval_every=0).eval_every == 0 and trial_base(tiny(eval_every=0), "val_auc").eval_every == 1
+    assert trial_base(tiny(eval_every=3), "val_auc").eval_every == 3
