@@ -329,9 +329,13 @@ def _search(results: dict) -> list[str]:
     """Pruning's savings on ORL, a short search on LFW judged on View 1, trials an hour by workers."""
     lines = []
     if rows := results.get("search"):
+        size = (f"{rows[0]['trials']} trials of at most {rows[0]['max_epochs']} epochs" if "trials" in rows[0]
+                else "its trials of at most the epochs given")
         lines += ["## Hyperparameter search: what pruning saves (ORL)", "",
-                  f"The face-crop default space, {len(rows)} seed(s), TPE, each study its trials of at most "
-                  "the epochs given, median pruner against none; fp32 on the CPU above.", "",
+                  f"`python -m bench --parts search`: the face-crop default space on ORL, TPE, each study {size}, "
+                  f"the median pruner (from 4 finished trials, after 3 epochs) against none, seed(s) "
+                  f"{', '.join(str(r['seed']) for r in rows)}; fp32 on the CPU above. Target: at least 40 % of the "
+                  "trial-epochs saved, the best AUC within 0.005 of the unpruned search's.", "",
                   "| seed | trial-epochs pruned / not | saved | trials pruned | best val AUC pruned / not |",
                   "|---|---|---|---|---|"]
         for row in rows:
@@ -344,10 +348,14 @@ def _search(results: dict) -> list[str]:
         lines += ["## Hyperparameter search on LFW, judged on View 1", "",
                   f"{lfw['trials']} trials of the photographs' default space, {lfw['seconds']:g} s each, objective "
                   f"the AUC of View 1's test pairs (their people kept out of training): best {_auc(lfw['best_auc'])} "
-                  f"({lfw['best_params']}), against {_auc(lfw['default_auc'])} for the default trained as long. "
+                  f"({', '.join(f'{k} {v:.3g}' for k, v in lfw['best_params'].items())}), against "
+                  f"{_auc(lfw['default_auc'])} for the default trained as long. "
                   f"Importances (fANOVA): {ranked or 'too few complete trials'}.", ""]
     if rows := results.get("search_workers"):
-        lines += ["## Search workers", "", "| workers | trials | seconds | trials an hour |", "|---|---|---|---|"]
+        lines += ["## Search workers", "",
+                  "One study of the face-crop space on ORL without pruning, by one worker and by two sharing it "
+                  "(each with its share of the cores); fp32 on the CPU above.", "",
+                  "| workers | trials | seconds | trials an hour |", "|---|---|---|---|"]
         lines += [f"| {r['workers']} | {r['trials']} | {r['seconds']:.0f} | {r['trials_per_hour']:.0f} |" for r in rows]
         lines.append("")
     return lines

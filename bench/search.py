@@ -31,7 +31,7 @@ def pruning(crops: Path, seeds: list[int], trials: int, epochs: int, runs: Path,
     rows = []
     for seed in seeds:
         base = TrainConfig(data=str(crops), epochs=epochs, seed=seed, device="cpu", precision="fp32")
-        row = {"seed": seed}
+        row = {"seed": seed, "trials": trials, "max_epochs": epochs}
         for pruner in ("median", "none"):
             study, seconds = _study(f"orl-{pruner}-{seed}", Plan(base, space, pruner=pruner, seed=seed), trials,
                                     runs, data_dir)
