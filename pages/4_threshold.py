@@ -1,13 +1,12 @@
 """Threshold: the ROC and DET curves with the operating point, rates at any threshold, TAR at fixed FARs, presets,
 the hardest mistakes, on the validation identities, another dataset or a pairs file, and Save."""
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from siamese.errors import SiameseError
 from siamese.decisions import Rule, run_threshold, save_threshold
+from siamese.errors import SiameseError
 from ui import adapt, cached, page
 from ui.draw import det_figure, line_figure, show_pairs
 from ui.explain import open_a_mistake
@@ -85,11 +84,10 @@ fig.add_scatter(x=[point_far], y=[point_frr], mode="markers", marker=dict(size=1
 det_col.plotly_chart(fig, width="stretch", key="det_chart")
 
 fig = line_figure("Distances of the pairs", "distance", "pairs", height=380)
-edges = np.linspace(low, high, 61)  # binned here: the browser gets 60 bars, not every pair's distance
-for label, value, colour in (("genuine (same = 1)", 1, "#2a9d8f"), ("impostor (same = 0)", 0, "#e76f51")):
-    counts, _ = np.histogram(scores.distances[scores.same == value], edges)
-    fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=edges[1] - edges[0], name=label,
-                         opacity=0.6, marker_color=colour))
+bars = scores.histogram()
+for label, kind, colour in (("genuine (same = 1)", "genuine", "#2a9d8f"), ("impostor (same = 0)", "impostor", "#e76f51")):
+    fig.add_trace(go.Bar(x=bars["centres"], y=bars[kind], width=bars["width"], name=label, opacity=0.6,
+                         marker_color=colour))
 fig.update_layout(barmode="overlay")
 fig.add_vline(x=threshold, line_color="black", line_dash="dash", annotation_text="threshold")
 hist_col.plotly_chart(fig, width="stretch")

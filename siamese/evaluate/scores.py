@@ -96,6 +96,14 @@ class PairScores:
                          .round().astype(int))
         return {"far": self.curve.far[keep].tolist(), "tar": self.curve.tar[keep].tolist()}
 
+    def histogram(self, bins: int = 60) -> dict:
+        """The distances binned over `threshold_range` for drawing, genuine and impostor apart: the bins'
+        centres and width, and the count of each kind in each (a browser gets `bins` bars, not every pair)."""
+        edges = np.linspace(*self.threshold_range(), bins + 1)
+        return {"centres": ((edges[:-1] + edges[1:]) / 2).tolist(), "width": float(edges[1] - edges[0]),
+                "genuine": np.histogram(self.distances[self.same == 1], edges)[0].tolist(),
+                "impostor": np.histogram(self.distances[self.same == 0], edges)[0].tolist()}
+
     def det_points(self, max_points: int = 400) -> dict[str, list[float]]:
         """The DET curve (false-reject against false-accept rate, for log axes) as plain lists, thinned:
         rates of 0, which a log axis cannot show, are put at half the smallest rate the pairs allow

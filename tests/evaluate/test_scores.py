@@ -113,3 +113,12 @@ def test_an_evaluation_set_drawn_once_gives_evaluate_embeddings_figures():
                                                                               n_way=5, trials=300, seed=2)
     scores = drawn.scores(embeddings, euclidean_paired)
     np.testing.assert_array_equal(scores.distances, score_pairs(embeddings, labels, euclidean_paired, seed=2).distances)
+
+
+def test_the_histogram_bins_every_pair_once_genuine_and_impostor_apart(study):
+    bars = study.histogram(bins=12)
+    assert len(bars["centres"]) == len(bars["genuine"]) == len(bars["impostor"]) == 12
+    assert sum(bars["genuine"]) == study.genuine_pairs and sum(bars["impostor"]) == study.impostor_pairs
+    low, high = study.threshold_range()
+    assert bars["centres"][0] - bars["width"] / 2 == pytest.approx(low)
+    assert bars["centres"][-1] + bars["width"] / 2 == pytest.approx(high)
