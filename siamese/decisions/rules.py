@@ -233,7 +233,7 @@ def run_rule(run_dir: Path, task: str, calibration: GalleryCalibration | None = 
         return Rule(task, threshold, "run", basis)
     expected, bound = expected_rates(calibration, task, threshold)
     wrong = _wrong(calibration, task)
-    accepted = float(np.mean(wrong <= threshold))
+    accepted = expected[wrong_rate(task)]  # the share of the gallery's wrong comparisons the threshold lets in
     notes = ()
     if accepted > DISAGREEMENT:
         notes = (f"The gallery's faces disagree with the run's threshold: at {threshold:.4f}, {accepted:.0%} of the "
